@@ -1,0 +1,259 @@
+"""The ``revont-sync`` command line.
+
+Configuration is read here, once, and handed down as typed objects. Errors the
+user can fix become one message and a non-zero exit code, never a traceback:
+configuration problems exit 2, everything else the connector raises on purpose
+exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from connector import __version__
+from connector.errors import ConfigError, RevontSyncError
+from connector.mapping import shipped_mappings
+from connector.plugins import AdapterRegistry
+from connector.settings import DEFAULT_CONFIG_PATH, Config, describe, load_config
+
+F = TypeVar("F", bound=Callable[..., Any])
+EXIT_CONFIG = 2
+
+log = logging.getLogger("revont_sync")
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False)
+
+
+def friendly_errors(func: F) -> F:
+    """Turn the connector's own errors into a message and an exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ConfigError as exc:
+            _stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(EXIT_CONFIG)
+        except RevontSyncError as exc:
+            _stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class AppContext:
+    """What the top-level options give to subcommands."""
+
+    def __init__(self, config_path: Path) -> None:
+        self.config_path = config_path
+
+    def config(self) -> Config:
+        return load_config(self.config_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="revont-sync")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=DEFAULT_CONFIG_PATH,
+    show_default=True,
+    envvar="REVONT_SYNC_CONFIG",
+    help="The TOML configuration file (also REVONT_SYNC_CONFIG).",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+    default="INFO",
+    show_default=True,
+    help="How much to log on stderr.",
+)
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, log_level: str) -> None:
+    """Keep your CRM in step with Revont calls, summaries and action items.
+
+    Start with `revont-sync demo` (no credentials needed), then copy
+    config.example.toml to revont-sync.toml and run `revont-sync config check`.
+    """
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = AppContext(config_path)
+
+
+# -- config -----------------------------------------------------------------------------
+
+
+@cli.group("config")
+def config_group() -> None:
+    """Validate and show the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+@friendly_errors
+def config_check(app: AppContext) -> None:
+    """Validate the configuration file and environment without running anything.
+
+    Exits 0 when valid, 2 with one line per problem otherwise.
+    """
+    config = app.config()
+    enabled = ", ".join(config.enabled_adapters()) or "none"
+    click.echo(f"{config.path}: OK (Revont at {config.revont.base_url}; adapters: {enabled})")
+
+
+@config_group.command("show")
+@click.pass_obj
+@friendly_errors
+def config_show(app: AppContext) -> None:
+    """Print the effective configuration as JSON; secrets appear only as (set)/(not set)."""
+    click.echo(json.dumps(describe(app.config()), indent=2))
+
+
+# -- adapters and mappings ---------------------------------------------------------------
+
+
+@cli.command("adapters")
+def adapters_command() -> None:
+    """List the installed CRM adapters (entry-point group revont_sync.adapters)."""
+    registry = AdapterRegistry()
+    table = Table("adapter", "provided by")
+    for name in registry.names():
+        table.add_row(name, registry.describe(name))
+    Console().print(table)
+
+
+@cli.group("mappings")
+def mappings_group() -> None:
+    """Work with field mappings."""
+
+
+@mappings_group.command("list")
+def mappings_list() -> None:
+    """List the default mapping files shipped with revont-sync."""
+    shipped = shipped_mappings()
+    if not shipped:
+        raise click.ClickException("no shipped mappings found: the installation is incomplete")
+    for name, path in shipped.items():
+        click.echo(f"{name}\t{path}")
+
+
+# -- sandbox and demo ----------------------------------------------------------------------
+
+
+@cli.group("sandbox")
+def sandbox_group() -> None:
+    """Run local servers that behave like the real APIs (no credentials needed)."""
+
+
+@sandbox_group.command("revont")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, help="Port to listen on (0: any).")
+@click.option("--seed", default=7, show_default=True, help="Seed of the synthetic workspace.")
+@click.option("--calls", default=1000, show_default=True, help="Calls to generate.")
+@click.option("--contacts", default=200, show_default=True, help="Contacts to generate.")
+@click.option(
+    "--plan",
+    type=click.Choice(["starter", "professional", "enterprise"]),
+    default="professional",
+    show_default=True,
+    help="Rate-limit plan (requests per window).",
+)
+@click.option(
+    "--rate-limit", type=int, default=None, help="Requests per window (overrides --plan)."
+)
+@click.option("--window", default=60.0, show_default=True, help="Rate-limit window in seconds.")
+@click.option(
+    "--allow-http-webhooks", is_flag=True, help="Accept http:// webhook URLs (local testing)."
+)
+def sandbox_revont(
+    host: str,
+    port: int,
+    seed: int,
+    calls: int,
+    contacts: int,
+    plan: str,
+    rate_limit: int | None,
+    window: float,
+    allow_http_webhooks: bool,
+) -> None:
+    """Serve the Revont sandbox until interrupted (Ctrl-C).
+
+    Control endpoints under /_sandbox add calls, make summaries ready, inject
+    faults and report request counts; see docs/sandbox.md.
+    """
+    from connector.revont.sandbox import RevontSandbox
+
+    sandbox = RevontSandbox(
+        seed=seed,
+        calls=calls,
+        contacts=contacts,
+        plan=plan,
+        rate_limit=rate_limit,
+        window_seconds=window,
+        allow_insecure_webhooks=allow_http_webhooks,
+        host=host,
+        port=port,
+    )
+    sandbox.start()
+    click.echo(f"Revont sandbox at {sandbox.api_url}")
+    click.echo(f"  read-only key:  {sandbox.read_key}")
+    click.echo(f"  read-write key: {sandbox.write_key}")
+    click.echo(
+        f"  {calls} calls, {contacts} contacts, seed {seed}; "
+        f"{sandbox.limiter.limit} requests per {window:g} s"
+    )
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        sandbox.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sandbox.stop()
+
+
+@cli.command("demo")
+@click.option("--calls", default=600, show_default=True, help="Calls in the sandbox workspace.")
+@click.option("--contacts", default=150, show_default=True, help="Contacts in the sandbox.")
+@click.option(
+    "--details",
+    default=25,
+    show_default=True,
+    help="How many calls to fetch in detail (one request each).",
+)
+@click.option(
+    "--rate-limit", default=300, show_default=True, help="Sandbox requests per 10-second window."
+)
+@friendly_errors
+def demo_command(calls: int, contacts: int, details: int, rate_limit: int) -> None:
+    """Try the connector with nothing to set up: start the Revont sandbox on loopback
+    and pull its contacts and calls with pacing and progress bars.
+
+    The CRM side of the demo arrives with the HubSpot and Salesforce adapters.
+    """
+    from connector.demo import run_demo
+
+    run_demo(calls=calls, contacts=contacts, details=details, rate_limit=rate_limit)
+
+
+def main() -> None:
+    cli(prog_name="revont-sync")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

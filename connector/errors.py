@@ -1,0 +1,134 @@
+"""The connector's exceptions, named for what the caller must do.
+
+Errors from the outside world (HTTP libraries, SDKs, TOML parsers) are
+translated where they enter, in exactly one place per boundary, into this tree::
+
+    RevontSyncError                  base of all the connector raises on purpose
+    ├── ConfigError                  fix the configuration file or environment; not retried (exit 2)
+    ├── ApiError                     a service answered with an error, or not at all
+    │   ├── CredentialsError         401 / 403: fix the key, token or its scope; never retried
+    │   ├── NotFoundError            404: the object is gone (e.g. retention); skip it
+    │   ├── RequestError             any other 4xx: a bug or an unsupported parameter; abort
+    │   │   └── InvalidCursorError   a stored cursor is no longer accepted; restart the window
+    │   └── RetryableError           wait and try again
+    │       ├── RateLimitedError     429: wait until ``retry_at``
+    │       └── TransientError       5xx, connection dropped, timeout, malformed body
+    └── SyncAbortedError             stop this run cleanly, state intact, resume next run
+        ├── QuotaExhaustedError      waiting for the quota would take longer than allowed
+        └── PaginationError          the API broke its paging contract (a loop)
+
+Every :class:`ApiError` carries ``service``, ``method``, ``path``, ``status``,
+the service's machine-readable ``code`` and its human ``message``. None of them
+ever contains a credential: clients scrub their own secrets from anything a
+server echoes back before raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class RevontSyncError(Exception):
+    """Base class of every error the connector raises on purpose."""
+
+
+class ConfigError(RevontSyncError):
+    """The configuration is wrong. Fix the file or the environment; retrying cannot help.
+
+    ``problems`` lists one :class:`ConfigProblem` per bad key so that a user sees
+    every mistake at once, not one per attempt.
+    """
+
+    def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        lines = [f"invalid configuration in {source}:"]
+        lines += [f"  {p.key or '(top level)'}: {p.message}" for p in problems]
+        super().__init__("\n".join(lines))
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One bad key: its dotted path (``revont.page_size``) and what is expected."""
+
+    key: str
+    message: str
+
+
+class ApiError(RevontSyncError):
+    """A remote API answered with an error, or did not answer usably."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        service: str,
+        method: str = "",
+        path: str = "",
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        self.service = service
+        self.method = method
+        self.path = path
+        self.status = status
+        self.code = code
+        self.message = message
+        self.attempts = 1  # set by a retrying caller when it gives up
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.path}".strip()
+        what = f"HTTP {self.status}" if self.status is not None else "no response"
+        detail = f" [{self.code}]" if self.code else ""
+        tries = f" after {self.attempts} attempts" if self.attempts > 1 else ""
+        return f"{self.service}: {where} failed ({what}){detail}{tries}: {self.message}"
+
+
+class CredentialsError(ApiError):
+    """401 or 403: the key or token is missing, invalid, revoked or lacks the scope."""
+
+
+class NotFoundError(ApiError):
+    """404: the object does not exist (any more)."""
+
+
+class RequestError(ApiError):
+    """A 4xx other than 401/403/404/429: the request itself is wrong. Not retried."""
+
+
+class InvalidCursorError(RequestError):
+    """The service no longer accepts a stored paging cursor."""
+
+
+class RetryableError(ApiError):
+    """Waiting and trying again may succeed."""
+
+
+class RateLimitedError(RetryableError):
+    """429: over the rate limit. ``retry_at`` is the Unix time the window resets, if known."""
+
+    def __init__(self, message: str, *, retry_at: float | None = None, **kw: object) -> None:
+        self.retry_at = retry_at
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
+class TransientError(RetryableError):
+    """5xx, dropped connection, timeout or an unreadable body."""
+
+
+class SyncAbortedError(RevontSyncError):
+    """This run must stop now; committed state is intact and the next run resumes."""
+
+
+class QuotaExhaustedError(SyncAbortedError):
+    """Waiting for a service's quota would take longer than the configured maximum."""
+
+    def __init__(self, message: str, *, service: str, resume_at: float | None) -> None:
+        self.service = service
+        self.resume_at = resume_at
+        super().__init__(message)
+
+
+class PaginationError(SyncAbortedError):
+    """The API broke its paging contract, e.g. repeated a cursor; continuing would loop."""

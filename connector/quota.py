@@ -1,0 +1,198 @@
+"""Request budgets fed by each service's rate-limit headers.
+
+A :class:`WindowPacer` spends a fixed-window quota (``limit`` requests until
+``reset_at``) evenly: before every request it looks at what the service last
+said is left in the current window, keeps a reserve for the customer's other
+integrations, and spaces the remaining requests over the time left. A long pull
+therefore runs at the highest rate that never meets a 429, and adapts at once
+when other processes share the quota (their requests show up as a lower
+``remaining``).
+
+Time is a parameter: the pacer takes a :class:`Clock`, so tests never really
+wait and never patch the process clock.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from connector.errors import QuotaExhaustedError
+
+
+class Clock(Protocol):
+    """Wall-clock time (Unix seconds, as rate-limit headers use) and a way to wait."""
+
+    def time(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def time(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class QuotaSnapshot:
+    """What a service last said about its current window, in local clock time."""
+
+    limit: int
+    remaining: int
+    reset_at: float
+
+
+@dataclass
+class PacerStats:
+    """What pacing cost: how often and how long the pacer waited, and 429s seen."""
+
+    waits: int = 0
+    waited_seconds: float = 0.0
+    rate_limited: int = 0
+
+
+class WindowPacer:
+    """Spread a fixed-window request quota evenly, keeping a reserve.
+
+    ``reserve_fraction`` of the window's limit is left untouched for other
+    integrations that share the quota. ``max_wait`` caps any single wait: when
+    the quota would only return later than that, :meth:`acquire` raises
+    :class:`QuotaExhaustedError` instead of sleeping. ``reset_margin`` is added
+    to every wait for a window reset (the header has one-second precision);
+    after a 429 a random ``jitter`` of up to that many seconds is added too, so
+    processes sharing a quota do not all return at the same instant.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        clock: Clock | None = None,
+        reserve_fraction: float = 0.1,
+        max_wait: float = 300.0,
+        reset_margin: float = 0.05,
+        jitter: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not 0.0 <= reserve_fraction < 1.0:
+            raise ValueError("reserve_fraction must be in [0, 1)")
+        self.service = service
+        self.clock = clock or SystemClock()
+        self.reserve_fraction = reserve_fraction
+        self.max_wait = max_wait
+        self.reset_margin = reset_margin
+        self.jitter = jitter
+        self.stats = PacerStats()
+        self._rng = rng or random.Random()
+        self._lock = threading.Lock()
+        self._quota: QuotaSnapshot | None = None
+        self._last_send: float | None = None
+        self._penalty_until: float | None = None  # set by a 429: reset plus jitter
+
+    @property
+    def quota(self) -> QuotaSnapshot | None:
+        """The last observed window, or None before the first response."""
+        return self._quota
+
+    def reserve(self, limit: int) -> int:
+        """Requests per window left for others: at least 0, at most ``limit - 1``."""
+        return min(max(limit - 1, 0), math.ceil(limit * self.reserve_fraction))
+
+    # -- feeding ----------------------------------------------------------------
+
+    def observe(
+        self,
+        limit: int,
+        remaining: int,
+        reset_at: float,
+        *,
+        server_time: float | None = None,
+    ) -> None:
+        """Record a response's rate-limit headers.
+
+        ``server_time`` (from the ``Date`` header) corrects ``reset_at`` for a
+        local clock that is off by more than two seconds.
+        """
+        now = self.clock.time()
+        if server_time is not None and abs(server_time - now) > 2.0:
+            reset_at -= server_time - now
+        with self._lock:
+            old = self._quota
+            if old is not None and abs(old.reset_at - reset_at) < 0.5:
+                # Same window: answers of concurrent requests may arrive out of
+                # order; the service's count only goes down within a window.
+                remaining = min(remaining, old.remaining)
+            self._quota = QuotaSnapshot(limit=limit, remaining=max(remaining, 0), reset_at=reset_at)
+
+    def observe_rate_limited(self, reset_at: float | None) -> None:
+        """Record a 429: nothing is left until ``reset_at`` (plus jitter)."""
+        now = self.clock.time()
+        with self._lock:
+            self.stats.rate_limited += 1
+            limit = self._quota.limit if self._quota else 0
+            if reset_at is None:
+                # No reset given: assume a one-minute window, the documented plan unit.
+                reset_at = now + 60.0
+            self._quota = QuotaSnapshot(limit=limit, remaining=0, reset_at=reset_at)
+            self._penalty_until = reset_at + self.reset_margin + self._rng.uniform(0, self.jitter)
+
+    # -- spending ---------------------------------------------------------------
+
+    def delay(self) -> float:
+        """Seconds to wait before the next request may be sent (0 if it may go now)."""
+        with self._lock:
+            return self._delay_locked(self.clock.time())
+
+    def acquire(self) -> None:
+        """Wait until the next request may be sent, then count it as sent.
+
+        Raises :class:`QuotaExhaustedError` if that wait exceeds ``max_wait``.
+        """
+        while True:
+            with self._lock:
+                now = self.clock.time()
+                wait = self._delay_locked(now)
+                if wait <= 0:
+                    self._last_send = now
+                    if self._quota is not None and self._quota.remaining > 0:
+                        q = self._quota
+                        self._quota = QuotaSnapshot(q.limit, q.remaining - 1, q.reset_at)
+                    return
+                if wait > self.max_wait:
+                    resume_at = now + wait
+                    raise QuotaExhaustedError(
+                        f"{self.service}: rate limit exhausted; the quota returns in "
+                        f"{wait:.0f} s, longer than the configured maximum wait of "
+                        f"{self.max_wait:.0f} s. The run stops here and resumes next time.",
+                        service=self.service,
+                        resume_at=resume_at,
+                    )
+                self.stats.waits += 1
+                self.stats.waited_seconds += wait
+            self.clock.sleep(wait)
+
+    def _delay_locked(self, now: float) -> float:
+        if self._penalty_until is not None:
+            if now < self._penalty_until:
+                return self._penalty_until - now
+            self._penalty_until = None
+        q = self._quota
+        if q is None or now >= q.reset_at + self.reset_margin:
+            return 0.0  # nothing known, or a new window has begun: the answer will tell
+        usable = q.remaining - self.reserve(q.limit)
+        if usable <= 0:
+            return q.reset_at + self.reset_margin - now
+        if self._last_send is None:
+            return 0.0
+        gap = (q.reset_at - now) / usable
+        return max(0.0, self._last_send + gap - now)

@@ -1,0 +1,198 @@
+"""What every sandbox server shares: serving, fault injection and request counters.
+
+The sandboxes (Revont now, the CRMs later) are local servers that behave like
+the real APIs, for tests, benchmarks, the demo and users trying the connector
+without credentials. Each is a WSGI application served by werkzeug in a
+background thread on 127.0.0.1; this module holds the parts that do not depend
+on which API is imitated:
+
+* :class:`SandboxServer` runs a WSGI app on a loopback port (HTTP/1.1 keep-alive).
+* :class:`FaultInjector` makes the next N matching requests fail on purpose:
+  an HTTP status, a 429, added latency, a dropped connection or malformed JSON.
+* :class:`RequestLog` counts requests by route and status, and the requests
+  served in each rate-limit window.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+FAULT_KINDS = ("status", "rate_limit", "latency", "drop", "malformed_json")
+
+
+@dataclass
+class FaultRule:
+    """Make the next ``count`` requests matching ``method`` and ``path`` misbehave.
+
+    ``path`` is a glob (``/calls*``); ``count`` None means every matching request
+    until the rule is cleared. ``kind`` is one of :data:`FAULT_KINDS`; ``status``
+    is used by ``status``, ``seconds`` by ``latency`` (which then serves the
+    request normally).
+    """
+
+    kind: str
+    path: str = "*"
+    method: str = "*"
+    count: int | None = 1
+    status: int = 500
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
+
+    def matches(self, method: str, path: str) -> bool:
+        return fnmatch.fnmatchcase(method, self.method.upper()) and fnmatch.fnmatchcase(
+            path, self.path
+        )
+
+
+class FaultInjector:
+    """Rules consulted by a sandbox before it serves a request (first match wins)."""
+
+    def __init__(self) -> None:
+        self._rules: list[FaultRule] = []
+        self._lock = threading.Lock()
+
+    def add(self, rule: FaultRule) -> None:
+        with self._lock:
+            self._rules.append(rule)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rules.clear()
+
+    def take(self, method: str, path: str) -> FaultRule | None:
+        """The rule that applies to this request, counting it as used."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.matches(method, path):
+                    if rule.count is not None:
+                        rule.count -= 1
+                        if rule.count <= 0:
+                            self._rules.remove(rule)
+                    return rule
+        return None
+
+    def describe(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(rule) for rule in self._rules]
+
+
+class RequestLog:
+    """Requests by route template and status, and requests served per window."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_route: Counter[tuple[str, int]] = Counter()
+        self.per_window: Counter[float] = Counter()
+
+    def record(self, route: str, status: int, window_start: float | None = None) -> None:
+        with self._lock:
+            self.by_route[(route, status)] += 1
+            if window_start is not None and status != 429:
+                self.per_window[window_start] += 1
+
+    def count(self, route: str | None = None, status: int | None = None) -> int:
+        with self._lock:
+            return sum(
+                n
+                for (r, s), n in self.by_route.items()
+                if (route is None or r == route) and (status is None or s == status)
+            )
+
+    def reset(self) -> None:
+        with self._lock:
+            self.by_route.clear()
+            self.per_window.clear()
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            routes: dict[str, dict[str, int]] = {}
+            for (route, status), n in sorted(self.by_route.items()):
+                routes.setdefault(route, {})[str(status)] = n
+            return {
+                "total": sum(self.by_route.values()),
+                "routes": routes,
+                "windows": [[start, n] for start, n in sorted(self.per_window.items())],
+            }
+
+
+def drop_connection(environ: dict[str, Any]) -> None:
+    """Close the client's socket without answering, as a crashed proxy would."""
+    sock = environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """HTTP/1.1 keep-alive, no access log on stderr."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log_error(self, format: str, *args: Any) -> None:
+        return None
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return None
+
+
+class SandboxServer:
+    """Serve a WSGI application on a loopback port from a background thread."""
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.host = host
+        self.port = port
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the sandbox is not running")
+        return f"http://{self.host}:{self._server.server_port}"
+
+    def start(self) -> str:
+        self._server = make_server(
+            self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self._server.daemon_threads = True  # type: ignore[attr-defined]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="sandbox-server", daemon=True
+        )
+        self._thread.start()
+        return self.url
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted (for the CLI)."""
+        if self._thread is None:
+            self.start()
+        try:
+            while self._thread is not None and self._thread.is_alive():
+                time.sleep(0.5)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
