@@ -25,6 +25,7 @@ from connector.errors import ConfigError, RevontSyncError
 from connector.mapping import shipped_mappings
 from connector.plugins import AdapterRegistry
 from connector.settings import DEFAULT_CONFIG_PATH, Config, describe, load_config
+from connector.wiring import build_revont_client
 
 F = TypeVar("F", bound=Callable[..., Any])
 EXIT_CONFIG = 2
@@ -68,7 +69,7 @@ class AppContext:
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=DEFAULT_CONFIG_PATH,
     show_default=True,
     envvar="REVONT_SYNC_CONFIG",
@@ -105,16 +106,28 @@ def config_group() -> None:
 
 
 @config_group.command("check")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also send one request to Revont to prove the key works (costs one request).",
+)
 @click.pass_obj
 @friendly_errors
-def config_check(app: AppContext) -> None:
+def config_check(app: AppContext, online: bool) -> None:
     """Validate the configuration file and environment without running anything.
 
-    Exits 0 when valid, 2 with one line per problem otherwise.
+    Exits 0 when valid, 2 with one line per problem otherwise; with --online,
+    1 when Revont refuses the key or cannot be reached.
     """
     config = app.config()
     enabled = ", ".join(config.enabled_adapters()) or "none"
     click.echo(f"{config.path}: OK (Revont at {config.revont.base_url}; adapters: {enabled})")
+    if online:
+        with build_revont_client(config.revont) as client:
+            page = next(client.iter_call_pages(limit=1))
+            quota = client.pacer.quota
+        left = f"; {quota.remaining}/{quota.limit} requests left this window" if quota else ""
+        click.echo(f"Revont: the key works ({len(page.items)} call listed{left})")
 
 
 @config_group.command("show")

@@ -20,30 +20,40 @@ import fnmatch
 import socket
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-FAULT_KINDS = ("status", "rate_limit", "latency", "drop", "malformed_json")
+FAULT_KINDS = (
+    "status",  # answer with `status` (and `message`, if given) in the API's error envelope
+    "rate_limit",  # answer 429 as if the quota were spent
+    "latency",  # wait `seconds`, then answer normally
+    "drop",  # close the connection without answering
+    "malformed_json",  # answer 200 with a truncated JSON body
+    "repeat_cursor",  # a list page that hands back the cursor it was fetched with
+    "lost_cursor",  # a list page that says has_more but gives no cursor
+)
 
 
 @dataclass
 class FaultRule:
-    """Make the next ``count`` requests matching ``method`` and ``path`` misbehave.
+    """Make ``count`` requests matching ``method`` and ``path`` misbehave.
 
-    ``path`` is a glob (``/calls*``); ``count`` None means every matching request
-    until the rule is cleared. ``kind`` is one of :data:`FAULT_KINDS`; ``status``
-    is used by ``status``, ``seconds`` by ``latency`` (which then serves the
-    request normally).
+    ``path`` is a glob (``/calls*``) on the path below the API prefix; ``skip``
+    matching requests are served normally first; ``count`` None means every
+    matching request until the rule is cleared. ``kind`` is one of
+    :data:`FAULT_KINDS`.
     """
 
     kind: str
     path: str = "*"
     method: str = "*"
     count: int | None = 1
+    skip: int = 0
     status: int = 500
+    message: str | None = None
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
@@ -76,6 +86,9 @@ class FaultInjector:
         with self._lock:
             for rule in self._rules:
                 if rule.matches(method, path):
+                    if rule.skip > 0:
+                        rule.skip -= 1
+                        continue
                     if rule.count is not None:
                         rule.count -= 1
                         if rule.count <= 0:
@@ -89,16 +102,19 @@ class FaultInjector:
 
 
 class RequestLog:
-    """Requests by route template and status, and requests served per window."""
+    """Requests by route template and status, requests served per window, and the
+    last ``keep`` requests with their arrival time (status 0: connection dropped)."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep: int = 10_000) -> None:
         self._lock = threading.Lock()
         self.by_route: Counter[tuple[str, int]] = Counter()
         self.per_window: Counter[float] = Counter()
+        self.recent: deque[tuple[float, str, int]] = deque(maxlen=keep)
 
     def record(self, route: str, status: int, window_start: float | None = None) -> None:
         with self._lock:
             self.by_route[(route, status)] += 1
+            self.recent.append((time.time(), route, status))
             if window_start is not None and status != 429:
                 self.per_window[window_start] += 1
 
@@ -114,6 +130,7 @@ class RequestLog:
         with self._lock:
             self.by_route.clear()
             self.per_window.clear()
+            self.recent.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

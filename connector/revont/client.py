@@ -120,7 +120,9 @@ class RevontClient:
         self.clock = clock or SystemClock()
         self.pacer = pacer or WindowPacer(self.service, clock=self.clock)
         self.stats = RequestStats()
-        self._backoff = wait_exponential_jitter(initial=backoff_initial, max=backoff_max)
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_initial, max=backoff_max, jitter=backoff_initial
+        )
         self._session = session or requests.Session()
         # Retries are ours (with pacing and idempotency rules), never urllib3's.
         adapter = HTTPAdapter(max_retries=0, pool_connections=4, pool_maxsize=8)
@@ -284,7 +286,7 @@ class RevontClient:
             self.stats.retries += 1
             exc = state.outcome.exception() if state.outcome else None
             log.warning(
-                "revont: %s (attempt %d of %d); retrying",
+                "%s (attempt %d of %d); retrying",
                 exc,
                 state.attempt_number,
                 self.max_attempts,

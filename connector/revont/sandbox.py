@@ -355,7 +355,7 @@ class RevontSandbox:
             if route in _WRITE_SCOPE_ROUTES and scope != READ_WRITE:
                 raise ApiProblem(403)
             if fault is not None and fault.kind == "status":
-                raise ApiProblem(fault.status)
+                raise ApiProblem(fault.status, fault.message)
             if fault is not None and fault.kind == "malformed_json":
                 self.requests.record(route, 200, window)
                 return Response(
@@ -365,6 +365,11 @@ class RevontSandbox:
                     mimetype="application/json",
                 )
             status, body = self._serve(route, request, args)
+            if fault is not None and fault.kind == "repeat_cursor" and "next_cursor" in body:
+                body["next_cursor"] = request.args.get("cursor") or body["next_cursor"]
+                body["has_more"] = True
+            if fault is not None and fault.kind == "lost_cursor" and "next_cursor" in body:
+                body["next_cursor"], body["has_more"] = None, True
         except ApiProblem as problem:
             self.requests.record(route, problem.status, window if scope else None)
             return _error(problem, headers)

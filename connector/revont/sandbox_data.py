@@ -20,7 +20,7 @@ import random
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 _ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as ULIDs use
@@ -537,4 +537,3 @@ class Event:
             data["action_item_id"] = self.action_item["id"]
             data["status"] = self.action_item["status"]
         return {"event": self.name, "timestamp": iso(now), "data": data}
-
