@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -23,17 +24,21 @@ def test_complete_pagination_while_calls_are_inserted(make_sandbox, make_client)
     client = make_client(sandbox, page_size=50)
     stop = threading.Event()
     inserted: list[str] = []
+    progress = threading.Condition()
 
     def insert() -> None:
         n = 0
-        while not stop.is_set() and n < 400:
+        while not stop.is_set() and n < 1000:
             # New calls now, and some back-dated into the middle of the range.
-            created = None if n % 2 else iso(parse_iso("2026-11-15T10:00:00Z") + timedelta(
-                seconds=n))
-            fields = {"created_at": created} if created else {}
-            inserted.append(sandbox.add_call(**fields)["id"])
+            fields = {}
+            if n % 2 == 0:
+                fields["created_at"] = iso(parse_iso("2026-11-15T10:00:00Z") + timedelta(seconds=n))
+            call_id = sandbox.add_call(**fields)["id"]
+            with progress:
+                inserted.append(call_id)
+                progress.notify_all()
             n += 1
-            stop.wait(0.002)
+            time.sleep(0.001)
 
     writer = threading.Thread(target=insert)
     writer.start()
@@ -42,10 +47,14 @@ def test_complete_pagination_while_calls_are_inserted(make_sandbox, make_client)
         for page in client.iter_call_pages():
             assert not page.invalid
             seen.extend(call.id for call in page.items)
+            # Make sure inserts really land between pages, whatever the machine's speed.
+            with progress:
+                target = len(inserted) + 3
+                progress.wait_for(lambda: len(inserted) >= target or stop.is_set(), timeout=5)
     finally:
         stop.set()
         writer.join()
-    assert len(inserted) > 50, "the writer thread should have inserted calls during the pull"
+    assert len(inserted) >= 150, "the writer thread should have inserted calls during the pull"
     assert len(seen) == len(set(seen)), "a call was returned twice"
     assert original <= set(seen), f"{len(original - set(seen))} calls were never returned"
     # Newest first by created_at throughout.
