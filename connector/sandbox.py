@@ -110,10 +110,19 @@ class RequestLog:
         self.by_route: Counter[tuple[str, int]] = Counter()
         self.per_window: Counter[float] = Counter()
         self.recent: deque[tuple[float, str, int]] = deque(maxlen=keep)
+        self.user_agents: Counter[str] = Counter()
 
-    def record(self, route: str, status: int, window_start: float | None = None) -> None:
+    def record(
+        self,
+        route: str,
+        status: int,
+        window_start: float | None = None,
+        user_agent: str | None = None,
+    ) -> None:
         with self._lock:
             self.by_route[(route, status)] += 1
+            if user_agent:
+                self.user_agents[user_agent] += 1
             self.recent.append((time.time(), route, status))
             if window_start is not None and status != 429:
                 self.per_window[window_start] += 1
@@ -131,6 +140,7 @@ class RequestLog:
             self.by_route.clear()
             self.per_window.clear()
             self.recent.clear()
+            self.user_agents.clear()
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:

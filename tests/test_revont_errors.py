@@ -160,3 +160,10 @@ def test_detail_envelope_bare_or_wrapped(make_sandbox, make_client):
         # Fields the models do not name are kept and reachable.
         assert detail.model_extra and "talk_ratio" in detail.model_extra
         assert "language" in detail.raw()
+
+
+def test_requests_identify_the_connector(sandbox, client):
+    from connector import __version__
+
+    next(client.iter_contact_pages(limit=1))
+    assert sandbox.requests.user_agents == {f"revont-sync/{__version__}": 1}

@@ -9,7 +9,8 @@ from datetime import timedelta
 import pytest
 
 from connector.errors import InvalidCursorError, PaginationError
-from connector.revont.sandbox_data import iso, parse_iso
+from connector.revont.models import format_time as iso
+from connector.revont.models import parse_time as parse_iso
 from connector.sandbox import FaultRule
 
 

@@ -18,7 +18,7 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -46,7 +46,15 @@ from connector.errors import (
     TransientError,
 )
 from connector.quota import Clock, SystemClock, WindowPacer
-from connector.revont.models import OUTCOMES, Call, CallDetail, Contact, CreatedWebhook, Webhook
+from connector.revont.models import (
+    OUTCOMES,
+    Call,
+    CallDetail,
+    Contact,
+    CreatedWebhook,
+    Webhook,
+    format_time,
+)
 from connector.revont.pagination import Page, describe_validation_error, iter_pages
 
 log = logging.getLogger(__name__)
@@ -74,15 +82,6 @@ class RequestStats:
             for (r, s), n in self.by_route.items()
             if (route is None or r == route) and (status is None or s == status)
         )
-
-
-def format_time(value: datetime | str) -> str:
-    """Revont's ISO 8601 form: UTC, second precision, ``Z``."""
-    if isinstance(value, str):
-        return value
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: give a time zone")
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class RevontClient:

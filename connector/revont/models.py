@@ -8,7 +8,7 @@ so mappings can read them before this module knows their names.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -21,6 +21,23 @@ WEBHOOK_EVENTS = (
     "action_item.created",
     "action_item.completed",
 )
+
+
+def format_time(value: datetime | str) -> str:
+    """Revont's wire form of a time: UTC, second precision, ``Z``. Strings pass through."""
+    if isinstance(value, str):
+        return value
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: give a time zone")
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 time (``Z`` or an offset); a naive value is taken as UTC."""
+    moment = datetime.fromisoformat(value.strip())
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 class RevontModel(BaseModel):

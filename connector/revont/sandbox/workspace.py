@@ -1,12 +1,10 @@
-"""The Revont sandbox's data: a deterministic synthetic workspace and its mutations.
+"""The sandbox's data: a deterministic synthetic Revont workspace and its mutations.
 
-Same ``seed`` and ``anchor`` → same workspace, byte for byte. The data is built
-to exercise what real workspaces throw at a connector: Unicode names; emails in
-mixed case, with ``+``, apostrophes and quoted local parts; calls without a
-prospect, or with a prospect who is not a contact; bursts of calls sharing one
-``created_at`` second; pending summaries; action items, open and completed; and
-transcripts over 100,000 characters. Transcripts are generated on demand from a
-per-call seed so that a workspace of 100,000 calls stays small in memory.
+Same ``seed`` and ``anchor`` → same workspace, byte for byte. Bursts of calls
+share one ``created_at`` second; some calls have no prospect, or a prospect who
+is not a contact; recent calls have pending summaries; action items are open
+or completed; a few transcripts exceed 100,000 characters. Transcripts are
+generated on demand from a per-call seed, so 100,000 calls stay small in memory.
 
 Records are kept as plain JSON dicts, exactly what the API serves, so control
 endpoints can also store malformed records on purpose.
@@ -15,7 +13,6 @@ endpoints can also store malformed records on purpose.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import random
 import threading
 from collections.abc import Callable, Iterator
@@ -23,179 +20,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32, as ULIDs use
-
-FIRST_NAMES = [
-    "Ana",
-    "José",
-    "Zoë",
-    "Łukasz",
-    "Søren",
-    "Chloé",
-    "Björn",
-    "Mário",
-    "Siobhán",
-    "Ngozi",
-    "Aiko",
-    "Dmitri",
-    "Ренат",
-    "王芳",
-    "Nguyễn Văn",
-    "Fatima",
-    "Oğuz",
-    "Priya",
-    "Jürgen",
-    "Kai",
-    "Mary-Jane",
-    "D'Andre",
-    "Élodie",
-    "Íñigo",
-    "Hana",
-    "Olusegun",
-    "Marta",
-    "Tomasz",
-    "Yusuf",
-]
-LAST_NAMES = [
-    "Álvarez",
-    "O'Brien",
-    "Ødegård",
-    "Żółć",
-    "Müller",
-    "Nakamura",
-    "Иванов",
-    "李",
-    "An",
-    "Smith",
-    "García Márquez",
-    "van der Berg",
-    "Nguyen",
-    "Kowalski",
-    "Dubois",
-    "Okafor",
-    "Fernández",
-    "Rossi",
-    "Sørensen",
-    "Papadopoulos",
-    "Öztürk",
-    "MacLeod",
-    "Schröder",
-    "Silva",
-]
-COMPANIES = [
-    "Acme Corp",
-    "Globex",
-    "Initech",
-    "Umbrella GmbH",
-    "Soylent Ltd",
-    "Hooli",
-    "Vandelay Industries",
-    "Wayne Enterprises",
-    "Stark Industries",
-    "Cyberdyne",
-    "Tyrell Corp",
-    "Müller & Söhne AG",
-    "株式会社サンプル",
-    "O'Reilly Supplies",
-    None,
-]
-TITLES = ["VP Sales", "Head of RevOps", "CTO", "Procurement Lead", "Founder", "Director IT", None]
-DOMAINS = ["example.com", "globex.example", "initech.test", "hooli.example", "acme.example"]
-WORDS = [
-    "pricing",
-    "budget",
-    "timeline",
-    "integration",
-    "renewal",
-    "discount",
-    "contract",
-    "onboarding",
-    "security",
-    "review",
-    "pilot",
-    "stakeholders",
-    "procurement",
-    "legal",
-    "quarter",
-    "roadmap",
-    "dashboard",
-    "migration",
-    "seats",
-    "licence",
-    "champion",
-    "decision",
-    "competitor",
-    "demo",
-    "follow-up",
-    "proposal",
-    "implementation",
-    "support",
-    "SLA",
-    "naïve",
-    "café",
-    "résumé",
-    "Zürich",
-    "Kraków",
-    "São",
-    "Paulo",
-    "München",
-    "déjà",
-    "vu",
-]
-OUTCOMES = ["won", "lost", "follow_up", "no_outcome"]
-ACTION_TEXTS = [
-    "Send the pricing proposal",
-    "Schedule a technical deep dive",
-    "Share the security questionnaire",
-    "Loop in procurement",
-    "Follow up on the pilot results",
-    "Draft the renewal contract",
-    "Book a demo for the finance team",
-    "Confirm the go-live date",
-]
-
-
-def iso(moment: datetime) -> str:
-    """Revont's timestamp form: UTC, second precision, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_iso(value: str) -> datetime:
-    """Parse an ISO 8601 time; naive values are taken as UTC."""
-    moment = datetime.fromisoformat(value.strip())
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
-
-
-def make_id(prefix: str, rng: random.Random) -> str:
-    return prefix + "".join(rng.choice(_ID_ALPHABET) for _ in range(20))
-
-
-def _stable_seed(*parts: object) -> int:
-    digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big")
-
-
-def make_email(rng: random.Random, first: str, last: str) -> str:
-    """Emails as people really have them: case, plus tags, apostrophes, quotes."""
-    ascii_first = first.encode("ascii", "ignore").decode().replace(" ", "").lower() or "user"
-    ascii_last = last.encode("ascii", "ignore").decode().replace(" ", "").lower() or "contact"
-    domain = rng.choice(DOMAINS)
-    style = rng.random()
-    if style < 0.12:
-        local = f"{ascii_first}+crm{rng.randint(1, 99)}"
-    elif style < 0.20:
-        local = f"{ascii_first}.o'{ascii_last}"
-    elif style < 0.24:
-        local = f'"{ascii_first} {ascii_last}"'
-    elif style < 0.40:
-        local = f"{ascii_first.capitalize()}.{ascii_last.capitalize()}"
-    else:
-        local = f"{ascii_first}.{ascii_last}"
-    if rng.random() < 0.1:
-        domain = domain.upper()
-    return f"{local}{rng.randint(1, 999)}@{domain}"
+from connector.revont.models import OUTCOMES
+from connector.revont.models import format_time as iso
+from connector.revont.sandbox.vocabulary import (
+    ACTION_TEXTS,
+    COMPANIES,
+    FIRST_NAMES,
+    LAST_NAMES,
+    TITLES,
+    WORDS,
+    make_email,
+    make_id,
+    stable_seed,
+)
 
 
 @dataclass(frozen=True)
@@ -413,12 +250,12 @@ class Workspace:
             "generated_at": None,
         }
         detail["action_items"] = [dict(item) for item in call["_action_items"]]
-        detail["talk_ratio"] = round(random.Random(_stable_seed(call["id"])).uniform(0.2, 0.8), 2)
+        detail["talk_ratio"] = round(random.Random(stable_seed(call["id"])).uniform(0.2, 0.8), 2)
         return detail
 
     def _transcript(self, call: dict[str, Any]) -> list[dict[str, Any]]:
         target = int(call.get("_transcript_chars") or 0)
-        rng = random.Random(_stable_seed(self.seed, call["id"], "transcript"))
+        rng = random.Random(stable_seed(self.seed, call["id"], "transcript"))
         speakers = ["Rep", call.get("prospect_email") or "Prospect"]
         segments: list[dict[str, Any]] = []
         size, clock = 0, 0.0
