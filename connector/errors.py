@@ -7,12 +7,14 @@ translated where they enter, in exactly one place per boundary, into this tree::
     ├── ConfigError                  fix the configuration file or environment; not retried (exit 2)
     ├── ApiError                     a service answered with an error, or not at all
     │   ├── CredentialsError         401 / 403: fix the key, token or its scope; never retried
-    │   ├── NotFoundError            404: the object is gone (e.g. retention); skip it
-    │   ├── RequestError             any other 4xx: a bug or an unsupported parameter; abort
+    │   ├── NotFoundError            404 for one object: it is gone (e.g. retention); skip it
+    │   ├── MalformedRecordError     one record in an answer fails validation; skip, report it
+    │   ├── RequestError             any other 4xx: a bug, a bad base URL or parameter; abort
     │   │   └── InvalidCursorError   a stored cursor is no longer accepted; restart the window
     │   └── RetryableError           wait and try again
     │       ├── RateLimitedError     429: wait until ``retry_at``
-    │       └── TransientError       5xx, connection dropped, timeout, malformed body
+    │       └── TransientError       5xx, connection dropped, timeout
+    │           └── InvalidResponseError  a 2xx whose body is not the documented JSON
     └── SyncAbortedError             stop this run cleanly, state intact, resume next run
         ├── QuotaExhaustedError      waiting for the quota would take longer than allowed
         └── PaginationError          the API broke its paging contract (a loop)
@@ -93,6 +95,20 @@ class NotFoundError(ApiError):
     """404: the object does not exist (any more)."""
 
 
+class MalformedRecordError(ApiError):
+    """The service answered, but the record it returned fails validation.
+
+    ``record_id`` names it when known; ``raw`` keeps the record for the report.
+    """
+
+    def __init__(
+        self, message: str, *, record_id: str | None = None, raw: object = None, **kw: object
+    ) -> None:
+        self.record_id = record_id
+        self.raw = raw
+        super().__init__(message, **kw)  # type: ignore[arg-type]
+
+
 class RequestError(ApiError):
     """A 4xx other than 401/403/404/429: the request itself is wrong. Not retried."""
 
@@ -115,6 +131,10 @@ class RateLimitedError(RetryableError):
 
 class TransientError(RetryableError):
     """5xx, dropped connection, timeout or an unreadable body."""
+
+
+class InvalidResponseError(TransientError):
+    """A success status whose body is not the documented JSON (truncated, wrong shape)."""
 
 
 class SyncAbortedError(RevontSyncError):

@@ -68,9 +68,11 @@ class WindowPacer:
     integrations that share the quota. ``max_wait`` caps any single wait: when
     the quota would only return later than that, :meth:`acquire` raises
     :class:`QuotaExhaustedError` instead of sleeping. ``reset_margin`` is added
-    to every wait for a window reset (the header has one-second precision);
-    after a 429 a random ``jitter`` of up to that many seconds is added too, so
-    processes sharing a quota do not all return at the same instant.
+    to every wait for a window reset. Reset headers have one-second precision;
+    if a service rounds them down, the first request of "the new window" meets
+    a 429 inside the old one; the pacer notices and widens its margin to a
+    second. After a 429 a random ``jitter`` of up to that many seconds is added
+    too, so processes sharing a quota do not all return at the same instant.
     """
 
     def __init__(
@@ -123,9 +125,7 @@ class WindowPacer:
         ``server_time`` (from the ``Date`` header) corrects ``reset_at`` for a
         local clock that is off by more than two seconds.
         """
-        now = self.clock.time()
-        if server_time is not None and abs(server_time - now) > 2.0:
-            reset_at -= server_time - now
+        reset_at = self._local(reset_at, server_time)
         with self._lock:
             old = self._quota
             if old is not None and abs(old.reset_at - reset_at) < 0.5:
@@ -134,17 +134,34 @@ class WindowPacer:
                 remaining = min(remaining, old.remaining)
             self._quota = QuotaSnapshot(limit=limit, remaining=max(remaining, 0), reset_at=reset_at)
 
-    def observe_rate_limited(self, reset_at: float | None) -> None:
+    def observe_rate_limited(
+        self, reset_at: float | None, *, limit: int | None = None, server_time: float | None = None
+    ) -> None:
         """Record a 429: nothing is left until ``reset_at`` (plus jitter)."""
         now = self.clock.time()
         with self._lock:
             self.stats.rate_limited += 1
-            limit = self._quota.limit if self._quota else 0
-            if reset_at is None:
-                # No reset given: assume a one-minute window, the documented plan unit.
-                reset_at = now + 60.0
+            old = self._quota
+            # No reset given: assume a one-minute window, the documented plan unit.
+            reset_at = now + 60.0 if reset_at is None else self._local(reset_at, server_time)
+            if (
+                old is not None
+                and old.reset_at <= now < old.reset_at + 1.5
+                and abs(reset_at - old.reset_at) < 0.5
+            ):
+                # Refused in a window we believed had ended: the service rounds
+                # its reset down. Wait a whole second past resets from now on.
+                self.reset_margin = max(self.reset_margin, 1.0)
+            limit = limit if limit is not None else (old.limit if old else 0)
             self._quota = QuotaSnapshot(limit=limit, remaining=0, reset_at=reset_at)
             self._penalty_until = reset_at + self.reset_margin + self._rng.uniform(0, self.jitter)
+
+    def _local(self, reset_at: float, server_time: float | None) -> float:
+        """``reset_at`` on the local clock, if the server's ``Date`` shows a skew over 2 s."""
+        if server_time is None:
+            return reset_at
+        skew = server_time - self.clock.time()
+        return reset_at - skew if abs(skew) > 2.0 else reset_at
 
     # -- spending ---------------------------------------------------------------
 
@@ -157,29 +174,30 @@ class WindowPacer:
         """Wait until the next request may be sent, then count it as sent.
 
         Raises :class:`QuotaExhaustedError` if that wait exceeds ``max_wait``.
+        Sleeps at most once, so a clock whose sleep does not advance time (a
+        test mode with waiting off) never spins.
         """
-        while True:
-            with self._lock:
-                now = self.clock.time()
-                wait = self._delay_locked(now)
-                if wait <= 0:
-                    self._last_send = now
-                    if self._quota is not None and self._quota.remaining > 0:
-                        q = self._quota
-                        self._quota = QuotaSnapshot(q.limit, q.remaining - 1, q.reset_at)
-                    return
-                if wait > self.max_wait:
-                    resume_at = now + wait
-                    raise QuotaExhaustedError(
-                        f"{self.service}: rate limit exhausted; the quota returns in "
-                        f"{wait:.0f} s, longer than the configured maximum wait of "
-                        f"{self.max_wait:.0f} s. The run stops here and resumes next time.",
-                        service=self.service,
-                        resume_at=resume_at,
-                    )
+        with self._lock:
+            now = self.clock.time()
+            wait = self._delay_locked(now)
+            if wait > self.max_wait:
+                raise QuotaExhaustedError(
+                    f"{self.service}: rate limit exhausted; the quota returns in "
+                    f"{wait:.0f} s, longer than the configured maximum wait of "
+                    f"{self.max_wait:.0f} s. The run stops here and resumes next time.",
+                    service=self.service,
+                    resume_at=now + wait,
+                )
+            if wait > 0:
                 self.stats.waits += 1
                 self.stats.waited_seconds += wait
+        if wait > 0:
             self.clock.sleep(wait)
+        with self._lock:
+            self._last_send = self.clock.time()
+            q = self._quota
+            if q is not None and q.remaining > 0:
+                self._quota = QuotaSnapshot(q.limit, q.remaining - 1, q.reset_at)
 
     def _delay_locked(self, now: float) -> float:
         if self._penalty_until is not None:

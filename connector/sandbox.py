@@ -34,6 +34,8 @@ FAULT_KINDS = (
     "malformed_json",  # answer 200 with a truncated JSON body
     "repeat_cursor",  # a list page that hands back the cursor it was fetched with
     "lost_cursor",  # a list page that says has_more but gives no cursor
+    "drop_has_more",  # a list page without the has_more field
+    "string_has_more",  # a list page whose has_more is a string ("false")
 )
 
 
@@ -44,7 +46,9 @@ class FaultRule:
     ``path`` is a glob (``/calls*``) on the path below the API prefix; ``skip``
     matching requests are served normally first; ``count`` None means every
     matching request until the rule is cleared. ``kind`` is one of
-    :data:`FAULT_KINDS`.
+    :data:`FAULT_KINDS`. ``after_serving`` makes a ``status`` fault happen after
+    the request took effect (a lost answer); ``reset_header_only`` sends only
+    the rate-limit reset header with the answer.
     """
 
     kind: str
@@ -55,6 +59,8 @@ class FaultRule:
     status: int = 500
     message: str | None = None
     seconds: float = 0.0
+    after_serving: bool = False
+    reset_header_only: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:

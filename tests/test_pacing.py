@@ -165,3 +165,30 @@ def test_a_new_window_starts_without_waiting():
     pacer.observe(limit=10, remaining=0, reset_at=clock.now + 1)
     clock.now += 1.5
     assert pacer.delay() == 0.0
+
+
+@pytest.mark.slow
+def test_learns_a_server_that_rounds_its_reset_down(make_sandbox, make_client):
+    """Windows ending at x.5 s reported as x s: at most one 429, then the margin widens."""
+    sandbox = make_sandbox(calls=300, rate_limit=10, window_seconds=2, window_offset=0.5,
+                           round_reset_down=True)
+    client = make_client(sandbox, page_size=10)
+    ids = [c.id for page in client.iter_call_pages() for c in page.items]
+    assert len(ids) == len(set(ids)) == 300
+    assert sandbox.requests.count(status=429) <= 1
+    assert client.pacer.reset_margin >= 1.0 or sandbox.requests.count(status=429) == 0
+
+
+def test_a_clock_that_never_advances_does_not_spin():
+    """With waiting off (sleep does nothing), acquire still returns: it sleeps at most once."""
+
+    class FrozenClock(FakeClock):
+        def sleep(self, seconds: float) -> None:
+            self.slept.append(seconds)
+
+    clock = FrozenClock()
+    pacer = WindowPacer("svc", clock=clock, reserve_fraction=0.0)
+    pacer.observe(limit=10, remaining=0, reset_at=clock.now + 5)
+    pacer.acquire()
+    pacer.acquire()
+    assert len(clock.slept) == 2

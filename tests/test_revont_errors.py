@@ -22,8 +22,11 @@ from connector.sandbox import FaultRule
         (400, RequestError, "invalid_request"),
         (401, CredentialsError, "unauthorized"),
         (403, CredentialsError, "forbidden"),
-        (404, NotFoundError, "not_found"),
-        (409, RequestError, "internal_error"),
+        (404, RequestError, "not_found"),  # a list route is never "gone": bad base URL
+        (408, TransientError, "invalid_request"),
+        (409, RequestError, "invalid_request"),
+        (422, RequestError, "invalid_request"),
+        (425, TransientError, "invalid_request"),
         (500, TransientError, "internal_error"),
         (502, TransientError, "internal_error"),
         (503, TransientError, "internal_error"),
@@ -54,12 +57,27 @@ def test_429_is_translated_after_retries_are_spent(make_sandbox, make_client):
     assert info.value.attempts == 2
 
 
-def test_real_401_and_404(sandbox, make_client):
+def test_real_401_403_and_404(sandbox, make_client):
     with pytest.raises(CredentialsError, match="Missing or invalid API key") as info:
         next(make_client(sandbox, key="rvt_wrong").iter_call_pages())
     assert info.value.status == 401 and "REVONT_API_KEY" in str(info.value)
-    with pytest.raises(NotFoundError):
+    assert "[unauthorized]" in str(info.value)
+    with pytest.raises(CredentialsError, match="read-write key") as info:
+        make_client(sandbox).list_webhooks()  # a read-only key
+    assert info.value.status == 403 and info.value.code == "forbidden"
+    with pytest.raises(NotFoundError) as info:
         make_client(sandbox).get_call("call_DOESNOTEXIST00000000")
+    assert info.value.status == 404 and info.value.path == "/calls/call_DOESNOTEXIST00000000"
+
+
+def test_a_wrong_base_url_says_so(sandbox, make_client):
+    """A 404 on a list route means the base URL is wrong (e.g. without /v1), not 'skip it'."""
+    from connector.revont.client import RevontClient
+
+    client = RevontClient(sandbox.read_key, base_url=sandbox.url, max_attempts=1)
+    with pytest.raises(RequestError, match="check revont.base_url"):
+        next(client.iter_call_pages())
+    client.close()
 
 
 def test_real_400_for_bad_parameters(sandbox, make_client):
@@ -167,3 +185,36 @@ def test_requests_identify_the_connector(sandbox, client):
 
     next(client.iter_contact_pages(limit=1))
     assert sandbox.requests.user_agents == {f"revont-sync/{__version__}": 1}
+
+
+def test_a_429_with_only_a_reset_header_is_still_waited_out(make_sandbox, make_client):
+    """Whatever headers a 429 carries, the pacer records it and waits before the retry."""
+    sandbox = make_sandbox(window_seconds=1)
+    client = make_client(sandbox)
+    sandbox.inject(FaultRule(kind="rate_limit", path="/contacts", reset_header_only=True))
+    next(client.iter_contact_pages(limit=5))
+    assert client.pacer.stats.rate_limited == 1
+    assert client.pacer.stats.waited_seconds > 0.5
+
+
+def test_a_retried_delete_that_finds_the_webhook_gone_succeeds(make_sandbox, make_client):
+    """The first DELETE worked but its answer was lost (504); the retry's 404 means done."""
+    sandbox = make_sandbox()
+    client = make_client(sandbox, key=sandbox.write_key)
+    hook = client.create_webhook("https://hooks.example.com/h", ["call.ended"])
+    sandbox.inject(FaultRule(kind="status", status=504, method="DELETE", path="/webhooks/*",
+                             after_serving=True))
+    client.delete_webhook(hook.id)
+    assert sandbox.requests.count("DELETE /webhooks/{id}") == 2
+    assert client.list_webhooks() == []
+
+
+def test_a_malformed_detail_is_a_record_problem(sandbox, client):
+    """A detail that fails validation names the record; it is not a transient error."""
+    from connector.errors import MalformedRecordError
+
+    call = sandbox.add_call(created_at="2026-11-30T11:00:00Z", coaching_score="excellent")
+    with pytest.raises(MalformedRecordError) as info:
+        client.get_call(call["id"])
+    assert info.value.record_id == call["id"] and "coaching_score" in str(info.value)
+    assert info.value.status == 200

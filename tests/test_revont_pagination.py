@@ -151,3 +151,20 @@ def test_malformed_records_are_reported_not_dropped(sandbox, client):
     nulls = page.items[0]
     assert nulls.duration_seconds is None and nulls.prospect_email is None
     assert len(page.items) == 4
+
+
+def test_a_missing_has_more_is_followed_not_taken_as_the_end(sandbox, client):
+    """An answer without has_more but with a cursor: keep going rather than lose records."""
+    sandbox.inject(FaultRule(kind="drop_has_more", path="/calls", count=None))
+    ids = [c.id for p in client.iter_call_pages(limit=50) for c in p.items]
+    assert len(ids) == len(set(ids)) == len(sandbox.workspace.calls)
+
+
+def test_a_non_boolean_has_more_is_an_invalid_answer(sandbox, make_client):
+    from connector.errors import InvalidResponseError
+
+    client = make_client(sandbox, max_attempts=2)
+    sandbox.inject(FaultRule(kind="string_has_more", path="/calls", count=None))
+    with pytest.raises(InvalidResponseError, match="has_more is 'true', not true or false") as info:
+        next(client.iter_call_pages(limit=10))
+    assert info.value.status == 200 and info.value.attempts == 2

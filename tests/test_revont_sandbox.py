@@ -201,3 +201,26 @@ def test_deliveries_only_go_to_loopback(sandbox, make_client):
     wait_for(lambda: bool(sandbox.deliveries))
     assert sandbox.deliveries[0]["error"].startswith("not delivered")
     assert sandbox.deliveries[0]["attempts"] == 0
+
+
+def test_deliveries_can_repeat_vanish_and_reorder(make_sandbox, make_client):
+    """As Revont promises nothing about deliveries, the sandbox can break each promise."""
+    sandbox = make_sandbox(allow_insecure_webhooks=True, duplicate_deliveries=0.3,
+                           drop_deliveries=0.2, max_delivery_delay=0.3, seed=5)
+    receiver = Receiver()
+    try:
+        client = make_client(sandbox, key=sandbox.write_key)
+        created = client.create_webhook(receiver.url, ["call.ended"])
+        receiver.secret = created.secret.get_secret_value()
+        calls = [sandbox.add_call()["id"] for _ in range(40)]
+        wait_for(lambda: len(sandbox.deliveries) >= 40, timeout=10)
+        time.sleep(0.5)  # delayed copies
+        got = [body["data"]["call_id"] for ok, body in receiver.received if ok]
+        dropped = [d for d in sandbox.deliveries if d["error"] and "drop" in d["error"]]
+        assert dropped, "some deliveries should be dropped"
+        assert len(got) != len(set(got)), "some deliveries should repeat"
+        order = [calls.index(c) for c in dict.fromkeys(got)]
+        assert order != sorted(order), "some deliveries should arrive out of order"
+        assert set(got) | {d["call_id"] for d in dropped} == set(calls)
+    finally:
+        receiver.close()

@@ -1,6 +1,6 @@
 """Everything that speaks to Revont: the client, its models, paging, signatures, sandbox."""
 
-from connector.revont.client import DEFAULT_BASE_URL, RequestStats, RevontClient
+from connector.revont.client import DEFAULT_BASE_URL, RevontClient
 from connector.revont.models import (
     ActionItem,
     Call,
@@ -13,6 +13,7 @@ from connector.revont.models import (
 )
 from connector.revont.pagination import InvalidRecord, Page
 from connector.revont.signature import sign_body, verify_signature
+from connector.revont.transport import RequestStats
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -19,7 +19,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from connector.errors import PaginationError, TransientError
+from connector.errors import InvalidResponseError, PaginationError
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -70,6 +70,23 @@ def parse_records(model: type[T], data: list[Any]) -> tuple[list[T], list[Invali
     return items, invalid
 
 
+def list_problem(body: Any) -> str | None:
+    """Why ``body`` is not a usable list answer, or None if it is."""
+    if not isinstance(body, dict) or not isinstance(body.get("data"), list):
+        return "the list answer has no 'data' array"
+    has_more = body.get("has_more")
+    if has_more is not None and not isinstance(has_more, bool):
+        return f"has_more is {has_more!r}, not true or false"
+    cursor = body.get("next_cursor")
+    if cursor is not None and not isinstance(cursor, str):
+        return f"next_cursor is {cursor!r}, not a string"
+    return None
+
+
+#: Pages in a row that may come back empty while promising more before we call it a loop.
+MAX_EMPTY_PAGES = 25
+
+
 def iter_pages(
     fetch: Callable[[str | None], Any],
     model: type[T],
@@ -79,25 +96,24 @@ def iter_pages(
 ) -> Iterator[Page[T]]:
     """Yield pages from ``fetch(cursor)`` (a parsed JSON body), starting at ``cursor``.
 
-    ``endpoint`` names the list in error messages (``GET /calls``).
+    ``endpoint`` names the list in error messages (``GET /calls``). An answer
+    without ``has_more`` is followed as long as it gives a ``next_cursor``:
+    stopping early would silently lose records.
     """
     followed: set[str] = set()
     if cursor is not None:
         followed.add(cursor)
-    number = 0
+    number = empty = 0
     while True:
         body = fetch(cursor)
-        if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-            raise TransientError(
-                "the list answer has no 'data' array",
-                service="revont",
-                method=endpoint.split(" ")[0],
-                path=endpoint.split(" ")[-1],
-            )
-        has_more = bool(body.get("has_more"))
+        problem = list_problem(body)
+        if problem:
+            method, _, path = endpoint.partition(" ")
+            raise InvalidResponseError(problem, service="revont", method=method, path=path)
         next_cursor = body.get("next_cursor")
-        if next_cursor is not None and not isinstance(next_cursor, str):
-            next_cursor = str(next_cursor)
+        has_more = body.get("has_more")
+        if has_more is None:
+            has_more = next_cursor is not None
         if has_more and not next_cursor:
             raise PaginationError(
                 f"{endpoint}: the API said has_more=true but gave no next_cursor "
@@ -107,6 +123,12 @@ def iter_pages(
             raise PaginationError(
                 f"{endpoint}: the API returned cursor {next_cursor!r} a second time "
                 f"(after page {number + 1}); stopping instead of looping."
+            )
+        empty = empty + 1 if has_more and not body["data"] else 0
+        if empty > MAX_EMPTY_PAGES:
+            raise PaginationError(
+                f"{endpoint}: {empty} empty pages in a row that all promise more; "
+                "stopping instead of looping."
             )
         items, invalid = parse_records(model, body["data"])
         number += 1

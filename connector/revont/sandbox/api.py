@@ -56,7 +56,8 @@ class ApiProblem(Exception):
     """An error answer in Revont's envelope."""
 
     def __init__(self, status: int, message: str | None = None, code: str | None = None) -> None:
-        default_code, default_message = _ERROR_MESSAGES.get(status, ("internal_error", "Error."))
+        fallback = ("invalid_request", "Error.") if status < 500 else ("internal_error", "Error.")
+        default_code, default_message = _ERROR_MESSAGES.get(status, fallback)
         self.status = status
         self.code = code or default_code
         self.message = message or default_message
@@ -67,11 +68,21 @@ class FixedWindowLimiter:
     """Revont's per-workspace quota: ``limit`` requests per window aligned to the epoch."""
 
     def __init__(
-        self, limit: int, window_seconds: float, clock: Callable[[], float] = time.time
+        self,
+        limit: int,
+        window_seconds: float,
+        clock: Callable[[], float] = time.time,
+        *,
+        offset: float = 0.0,
+        round_reset_down: bool = False,
     ) -> None:
         self.limit = limit
         self.window_seconds = window_seconds
         self.clock = clock
+        #: Windows start at epoch + offset + k * window_seconds.
+        self.offset = offset
+        #: Report X-RateLimit-Reset rounded down, as a careless server might.
+        self.round_reset_down = round_reset_down
         self._lock = threading.Lock()
         self._window_start = -1.0
         self._used = 0
@@ -91,14 +102,16 @@ class FixedWindowLimiter:
         """
         with self._lock:
             now = self.clock()
-            start = math.floor(now / self.window_seconds) * self.window_seconds
+            w = self.window_seconds
+            start = math.floor((now - self.offset) / w) * w + self.offset
             if start != self._window_start:
                 self._window_start, self._used = start, 0
             allowed = not refuse and self._used < self.limit
             if allowed and spend:
                 self._used += 1
             remaining = 0 if refuse else self.limit - self._used
-            reset = math.ceil(start + self.window_seconds)
+            end = start + self.window_seconds
+            reset = math.floor(end) if self.round_reset_down else math.ceil(end)
             headers = {
                 "X-RateLimit-Limit": str(self.limit),
                 "X-RateLimit-Remaining": str(max(remaining, 0)),
@@ -152,9 +165,13 @@ class RevontApi:
         if fault is not None and fault.kind == "latency":
             time.sleep(fault.seconds)
         scope = self.keys.get(_bearer(request) or "")
-        refuse = fault is not None and fault.kind == "rate_limit"
+        kind = fault.kind if fault is not None else None
         # Unauthenticated requests spend no workspace quota: they have no workspace.
-        allowed, headers, window = self.limiter.take(refuse=refuse, spend=scope is not None)
+        allowed, headers, window = self.limiter.take(
+            refuse=kind == "rate_limit", spend=scope is not None
+        )
+        if fault is not None and fault.reset_header_only:
+            headers = {"X-RateLimit-Reset": headers["X-RateLimit-Reset"]}
         try:
             if scope is None:
                 raise ApiProblem(401)
@@ -162,9 +179,9 @@ class RevontApi:
                 raise ApiProblem(429)
             if route in _WRITE_SCOPE_ROUTES and scope != READ_WRITE:
                 raise ApiProblem(403)
-            if fault is not None and fault.kind == "status":
+            if fault is not None and kind == "status" and not fault.after_serving:
                 raise ApiProblem(fault.status, fault.message)
-            if fault is not None and fault.kind == "malformed_json":
+            if kind == "malformed_json":
                 self.requests.record(route, 200, window)
                 return Response(
                     '{"data": [{"id": "call_',
@@ -173,11 +190,10 @@ class RevontApi:
                     mimetype="application/json",
                 )
             status, body = self._serve(route, request, args)
-            if fault is not None and fault.kind == "repeat_cursor" and "next_cursor" in body:
-                body["next_cursor"] = request.args.get("cursor") or body["next_cursor"]
-                body["has_more"] = True
-            if fault is not None and fault.kind == "lost_cursor" and "next_cursor" in body:
-                body["next_cursor"], body["has_more"] = None, True
+            if fault is not None and kind == "status":  # after_serving: the answer is lost
+                raise ApiProblem(fault.status, fault.message)
+            if kind is not None and "next_cursor" in body:
+                _break_paging(kind, body, request.args.get("cursor"))
         except ApiProblem as problem:
             self.requests.record(route, problem.status, window if scope else None)
             return error_response(problem, headers)
@@ -279,7 +295,7 @@ class RevontApi:
             raise ApiProblem(
                 400, f"events must be a non-empty list of: {', '.join(WEBHOOK_EVENTS)}."
             )
-        hook_id = make_id("wh_", self.workspace.rng)
+        hook_id = make_id("wh_", self.workspace.control_rng)
         hook: dict[str, Any] = {
             "id": hook_id,
             "url": url,
@@ -291,6 +307,19 @@ class RevontApi:
         }
         self.workspace.webhooks[hook_id] = hook
         return {"data": hook}
+
+
+def _break_paging(kind: str, body: dict[str, Any], cursor: str | None) -> None:
+    """Apply a paging fault to a list answer."""
+    if kind == "repeat_cursor":
+        body["next_cursor"] = cursor or body["next_cursor"]
+        body["has_more"] = True
+    elif kind == "lost_cursor":
+        body["next_cursor"], body["has_more"] = None, True
+    elif kind == "drop_has_more":
+        del body["has_more"]
+    elif kind == "string_has_more":
+        body["has_more"] = str(body["has_more"]).lower()
 
 
 def _bearer(request: Request) -> str | None:

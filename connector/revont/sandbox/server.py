@@ -74,6 +74,15 @@ class RevontSandbox:
 
     Use as a context manager, or ``start()`` / ``stop()``. ``api_url`` is the
     base URL to give the client (it ends in ``/v1``, like Revont's).
+
+    Data: ``seed``, ``contacts``, ``calls`` and ``anchor`` (the "now" the data
+    is generated around). Quota: ``plan`` or ``rate_limit`` requests per
+    ``window_seconds``; ``window_offset`` shifts window starts off whole
+    seconds and ``round_reset_down`` reports resets rounded down, as a careless
+    server might. Details: ``bare_detail`` drops the ``{"data": ...}``
+    envelope. Webhooks: ``allow_insecure_webhooks`` accepts ``http://`` URLs;
+    ``duplicate_deliveries``, ``drop_deliveries`` (probabilities) and
+    ``max_delivery_delay`` (seconds; reorders) make deliveries unreliable.
     """
 
     def __init__(
@@ -89,6 +98,11 @@ class RevontSandbox:
         keys: dict[str, str] | None = None,
         bare_detail: bool = False,
         allow_insecure_webhooks: bool = False,
+        duplicate_deliveries: float = 0.0,
+        drop_deliveries: float = 0.0,
+        max_delivery_delay: float = 0.0,
+        window_offset: float = 0.0,
+        round_reset_down: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
         clock: Callable[[], float] = time.time,
@@ -99,7 +113,13 @@ class RevontSandbox:
         self.workspace = Workspace(seed=seed, anchor=anchor)
         self.workspace.populate(contacts=contacts, calls=calls)
         self.keys = dict(keys or DEFAULT_KEYS)
-        self.limiter = FixedWindowLimiter(rate_limit or PLANS[plan], window_seconds, clock)
+        self.limiter = FixedWindowLimiter(
+            rate_limit or PLANS[plan],
+            window_seconds,
+            clock,
+            offset=window_offset,
+            round_reset_down=round_reset_down,
+        )
         self.faults = FaultInjector()
         self.requests = RequestLog()
         self.api = RevontApi(
@@ -112,7 +132,13 @@ class RevontSandbox:
             bare_detail=bare_detail,
             allow_insecure_webhooks=allow_insecure_webhooks,
         )
-        self.webhooks = WebhookDeliverer(self._subscribers)
+        self.webhooks = WebhookDeliverer(
+            self._subscribers,
+            duplicate=duplicate_deliveries,
+            drop=drop_deliveries,
+            max_delay=max_delivery_delay,
+            seed=seed,
+        )
         self._server = SandboxServer(self.wsgi_app, host=host, port=port)
 
     # -- lifecycle ------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connector.revont.models import OUTCOMES
+from connector.revont.models import OUTCOMES, parse_time
 from connector.revont.models import format_time as iso
 from connector.revont.sandbox.vocabulary import (
     ACTION_TEXTS,
@@ -123,6 +123,8 @@ class Workspace:
         self.seed = seed
         self.anchor = (anchor or datetime.now(UTC)).replace(microsecond=0)
         self.rng = random.Random(seed)
+        #: For ids of things made through the API (webhooks), so they never shift the data.
+        self.control_rng = random.Random(f"{seed}-control")
         self.lock = threading.RLock()
         self.contacts = Collection()
         self.calls = Collection()
@@ -143,7 +145,7 @@ class Workspace:
             remaining = calls
             while remaining > 0:
                 moment = self.anchor - timedelta(seconds=rng.randint(600, days * 86400))
-                # About one call in ten arrives in a burst sharing one second.
+                # About a third of all calls arrive in bursts of 5-40 sharing one second.
                 burst = rng.randint(5, 40) if rng.random() < 0.02 else 1
                 for _ in range(min(burst, remaining)):
                     self.calls.put(self._new_call(moment, emails))
@@ -284,7 +286,7 @@ class Workspace:
             call["_summary"] = None
             call["_action_items"] = []
             call.update(fields)
-            call["created_at"] = str(fields.get("created_at") or call["created_at"])
+            call["created_at"] = _normalised_time(call["created_at"])
             self.calls.put(call)
             view = self.list_view(call)
             events = [Event("call.started", call), Event("call.ended", call)]
@@ -294,7 +296,7 @@ class Workspace:
         with self.lock:
             contact = self._new_contact(now)
             contact.update(fields)
-            contact["created_at"] = str(contact["created_at"])
+            contact["created_at"] = _normalised_time(contact["created_at"])
             self.contacts.put(contact)
             return dict(contact)
 
@@ -354,6 +356,15 @@ class Workspace:
                 raise KeyError(call_id)
             for item in call["_action_items"]:
                 self._action_item_calls.pop(item["id"], None)
+
+
+def _normalised_time(value: Any) -> str:
+    """Revont's form of a time given to a control endpoint; kept as given if unparseable,
+    so malformed records can be stored on purpose."""
+    try:
+        return iso(parse_time(str(value)))
+    except ValueError:
+        return str(value)
 
 
 @dataclass(frozen=True)
