@@ -30,7 +30,7 @@ from connector.errors import (
     SyncAbortedError,
     TransientError,
 )
-from connector.secrets import SecretsModel
+from connector.secrets import FieldProblem, SecretsModel
 
 __all__ = [
     "AdapterConfig",
@@ -38,6 +38,7 @@ __all__ = [
     "ConfigError",
     "CredentialsError",
     "CrmAdapter",
+    "FieldProblem",
     "NotFoundError",
     "QuotaExhaustedError",
     "RateLimitedError",
@@ -62,7 +63,7 @@ class AdapterConfig(SecretsModel):
             base_dir = Path((info.context or {}).get("base_dir", "."))
             path = self.mapping if self.mapping.is_absolute() else base_dir / self.mapping
             if not path.is_file():
-                raise ValueError(f"mapping: no mapping file at {path}")
+                raise FieldProblem("mapping", f"no mapping file at {path}")
             object.__setattr__(self, "mapping", path)
         return self
 

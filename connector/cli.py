@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from connector import __version__
@@ -37,6 +38,11 @@ def _stderr() -> Console:
     return Console(stderr=True, highlight=False)
 
 
+def _report(exc: Exception) -> None:
+    # The message is data, never markup: keys like [unauthorized] must print as written.
+    _stderr().print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+
+
 def friendly_errors(func: F) -> F:
     """Turn the connector's own errors into a message and an exit code."""
 
@@ -45,10 +51,10 @@ def friendly_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except ConfigError as exc:
-            _stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            _report(exc)
             sys.exit(EXIT_CONFIG)
         except RevontSyncError as exc:
-            _stderr().print(f"[bold red]error:[/] {exc}", markup=True, soft_wrap=True)
+            _report(exc)
             sys.exit(1)
 
     return wrapper  # type: ignore[return-value]

@@ -10,11 +10,19 @@ relative to the config file.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict, SecretStr, ValidationInfo, model_validator
+
+
+class FieldProblem(ValueError):
+    """A model-level validation problem that belongs to one key of the table."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        self.message = message
+        super().__init__(f"{field}: {message}")
 
 
 class SecretsModel(BaseModel):
@@ -32,17 +40,18 @@ class SecretsModel(BaseModel):
         ]
 
     @classmethod
-    def with_environment(cls, raw: Mapping[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
-        """``raw`` (a config table) with values from the environment laid over it."""
-        merged = dict(raw)
-        for field, var in cls.env_vars.items():
-            value = environ.get(var)
-            if value:
-                merged[field] = value
-        return merged
+    def secret_hint(cls, name: str) -> str:
+        """Where the secret ``name`` should come from, e.g. ``set REVONT_API_KEY or ...``."""
+        var = cls.env_vars.get(name)
+        where = f"set {var}" if var else "set it in the environment"
+        if f"{name}_file" in cls.model_fields:
+            where += f" or give {name}_file"
+        return where
 
     @model_validator(mode="after")
     def _read_secret_files(self, info: ValidationInfo) -> Self:
+        if getattr(self, "enabled", True) is False:
+            return self  # a disabled table's secrets are not needed, so not read
         base_dir = Path((info.context or {}).get("base_dir", "."))
         for name in self.secret_fields():
             file_field = f"{name}_file"
@@ -53,11 +62,15 @@ class SecretsModel(BaseModel):
             try:
                 value = Path(path).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ValueError(
-                    f"{file_field}: cannot read the secret file {path} ({exc.strerror})"
+                raise FieldProblem(
+                    file_field, f"cannot read the secret file {path} ({exc.strerror})"
+                ) from None
+            except UnicodeDecodeError:
+                raise FieldProblem(
+                    file_field, f"the secret file {path} is not UTF-8 text"
                 ) from None
             if not value:
-                raise ValueError(f"{file_field}: the secret file {path} is empty")
+                raise FieldProblem(file_field, f"the secret file {path} is empty")
             object.__setattr__(self, name, SecretStr(value))
         return self
 
@@ -65,14 +78,6 @@ class SecretsModel(BaseModel):
         """The secret, or a clear error naming where it should come from."""
         value = getattr(self, name)
         if value is None:
-            raise ValueError(self.missing_secret_message(name))
+            raise FieldProblem(name, f"missing secret; {self.secret_hint(name)}")
         assert isinstance(value, SecretStr)
         return value
-
-    @classmethod
-    def missing_secret_message(cls, name: str) -> str:
-        var = cls.env_vars.get(name)
-        where = f"set {var}" if var else "set it in the environment"
-        if f"{name}_file" in cls.model_fields:
-            where += f" or give {name}_file"
-        return f"{name}: missing secret; {where}"

@@ -1,53 +1,49 @@
 """Configuration: the only reader of the TOML file and the environment.
 
-Precedence, highest first (stated once, here):
+Precedence, highest first (stated once, here; :meth:`_Sources.settings_customise_sources`
+implements it):
 
-1. ``REVONT_SYNC_<SECTION>__<KEY>`` environment variables, e.g.
+1. ``REVONT_SYNC_<TABLE>__<KEY>`` environment variables, e.g.
    ``REVONT_SYNC_REVONT__PAGE_SIZE=50`` (for containers);
-2. the named secret variables: ``REVONT_API_KEY``, ``HUBSPOT_ACCESS_TOKEN``,
-   ``SALESFORCE_*`` (see each adapter's ``env_vars``);
+2. the named variables: ``REVONT_API_KEY``, ``HUBSPOT_ACCESS_TOKEN``,
+   ``SALESFORCE_*`` (see each table model's ``env_vars``);
 3. the TOML file (``--config``, default ``./revont-sync.toml``);
-4. the defaults below.
+4. the defaults of the models below.
 
 Secrets never come from the TOML file (a secret key there is an error); they
 come from the environment or from a ``<key>_file``. Every problem becomes one
-:class:`ConfigError` naming the file, each bad key's dotted path and what is
-expected.
+:class:`ConfigError` naming the file, each bad key's dotted path (and the
+environment variable, when the value came from one) and what is expected.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import json
 import os
 import tomllib
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    SettingsError,
-)
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from adapters.base import AdapterConfig
 from connector.errors import ConfigError, ConfigProblem
 from connector.plugins import AdapterRegistry
 from connector.revont.client import DEFAULT_BASE_URL
-from connector.secrets import SecretsModel
+from connector.secrets import FieldProblem, SecretsModel
 
 DEFAULT_CONFIG_PATH = Path("revont-sync.toml")
 ENV_PREFIX = "REVONT_SYNC_"
-
-
-def _http_url(value: str) -> str:
-    value = value.strip()
-    if not value.startswith(("https://", "http://")):
-        raise ValueError("must be an http:// or https:// URL")
-    return value.rstrip("/")
+#: Not a configuration key: the CLI's way to name the file.
+_NOT_OVERRIDES = {"REVONT_SYNC_CONFIG"}
 
 
 class RevontSettings(SecretsModel):
@@ -68,7 +64,10 @@ class RevontSettings(SecretsModel):
     @field_validator("base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        return _http_url(value)
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
 
 
 class StateSettings(SecretsModel):
@@ -78,12 +77,80 @@ class StateSettings(SecretsModel):
     url: str | None = None
 
 
-class _Sources(BaseSettings):
-    """Merges the sources in the order of the module docstring; validates nothing else."""
+@dataclass
+class _Environment:
+    """What one load reads from the environment, and where each key came from."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
-    )
+    environ: Mapping[str, str]
+    registry: AdapterRegistry
+    tables: dict[str, Any]  # the TOML file's tables, to know which adapters are configured
+    origins: dict[str, str] = field(default_factory=dict)  # dotted key -> variable name
+
+
+_LOADING: ContextVar[_Environment] = ContextVar("revont_sync_settings_environment")
+
+
+class _PrefixedVariables(PydanticBaseSettingsSource):
+    """``REVONT_SYNC_<TABLE>__<KEY>[__<KEY>]`` variables as nested tables."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # unused: __call__ builds the whole mapping
+
+    def __call__(self) -> dict[str, Any]:
+        env = _LOADING.get()
+        out: dict[str, Any] = {}
+        for name, value in env.environ.items():
+            if not name.startswith(ENV_PREFIX) or name in _NOT_OVERRIDES or not value:
+                continue
+            path = name[len(ENV_PREFIX) :].lower().split("__")
+            if value.startswith(("[", "{")):
+                with contextlib.suppress(ValueError):  # not JSON: keep the text
+                    value = json.loads(value)
+            _set_path(out, path, value)
+            env.origins[".".join(path)] = name
+        return out
+
+
+class _NamedVariables(PydanticBaseSettingsSource):
+    """``REVONT_API_KEY`` and each configured adapter's own variables."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        env = _LOADING.get()
+        tables: list[tuple[list[str], type[SecretsModel]]] = [(["revont"], RevontSettings)]
+        adapters = env.tables.get("adapters")
+        for name in adapters if isinstance(adapters, dict) else ():
+            if name in env.registry:
+                try:
+                    tables.append((["adapters", name], env.registry.load(name).config_model))
+                except ConfigError:
+                    continue  # reported when the table is validated
+        out: dict[str, Any] = {}
+        for path, model in tables:
+            for key, var in model.env_vars.items():
+                value = env.environ.get(var)
+                if value:
+                    _set_path(out, [*path, key], value)
+                    env.origins.setdefault(".".join([*path, key]), var)
+        return out
+
+
+def _set_path(tree: dict[str, Any], path: list[str], value: Any) -> None:
+    for part in path[:-1]:
+        node = tree.setdefault(part, {})
+        if not isinstance(node, dict):
+            return
+        tree = node
+    tree[path[-1]] = value
+
+
+class _Sources(BaseSettings):
+    """Merges the sources in the order of the module docstring; the tables are validated
+    afterwards by their own models, with the adapters' models found through plugins."""
+
+    model_config = SettingsConfigDict(extra="forbid")
 
     revont: dict[str, Any] = Field(default_factory=dict)
     state: dict[str, Any] = Field(default_factory=dict)
@@ -98,8 +165,8 @@ class _Sources(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # init_settings carries the TOML file's tables: below the environment.
-        return (env_settings, init_settings)
+        # init_settings carries the TOML file's tables.
+        return (_PrefixedVariables(settings_cls), _NamedVariables(settings_cls), init_settings)
 
 
 @dataclass(frozen=True)
@@ -127,39 +194,39 @@ def load_config(
 ) -> Config:
     """Read, merge and validate the configuration; raise :class:`ConfigError` on any problem."""
     path = Path(path)
-    environ = os.environ if environ is None else environ
     registry = registry or AdapterRegistry()
-    source = str(path)
     raw = _read_toml(path)
-    problems = _inline_secrets(raw, registry)
+    env = _Environment(os.environ if environ is None else environ, registry, raw)
+    token = _LOADING.set(env)
+    try:
+        return _load(path, raw, env)
+    finally:
+        _LOADING.reset(token)
+
+
+def _load(path: Path, raw: dict[str, Any], env: _Environment) -> Config:
+    source = str(path)
+    problems = _table_shapes(raw) or _inline_secrets(raw, env.registry)
     if problems:
         raise ConfigError(source, problems)
     try:
         merged = _Sources(**raw)
     except ValidationError as exc:
-        raise ConfigError(source, _problems(exc, prefix="", model=_Sources)) from None
-    except SettingsError as exc:
-        raise ConfigError(
-            source, [ConfigProblem(f"{ENV_PREFIX}*", f"unreadable environment override: {exc}")]
-        ) from None
+        raise ConfigError(source, _problems(exc, "", _Sources, env)) from None
 
     context = {"base_dir": path.resolve().parent}
-    problems = []
-    revont = _validate(RevontSettings, merged.revont, "revont", environ, context, problems)
+    revont = _validate(RevontSettings, merged.revont, "revont", context, env, problems)
     if revont is not None and revont.api_key is None:
-        problems.append(
-            ConfigProblem(
-                "revont.api_key", RevontSettings.missing_secret_message("api_key").split(": ", 1)[1]
-            )
-        )
-    state = _validate(StateSettings, merged.state, "state", environ, context, problems)
+        hint = RevontSettings.secret_hint("api_key")
+        problems.append(ConfigProblem("revont.api_key", f"missing secret; {hint}"))
+    state = _validate(StateSettings, merged.state, "state", context, env, problems)
     adapters: dict[str, AdapterConfig] = {}
     for name, table in merged.adapters.items():
-        if name not in registry:
-            problems.append(ConfigProblem(f"adapters.{name}", registry.unknown_message(name)))
+        if name not in env.registry:
+            problems.append(ConfigProblem(f"adapters.{name}", env.registry.unknown_message(name)))
             continue
-        model = registry.load(name).config_model
-        cfg = _validate(model, table, f"adapters.{name}", environ, context, problems)
+        model = env.registry.load(name).config_model
+        cfg = _validate(model, table, f"adapters.{name}", context, env, problems)
         if cfg is not None:
             adapters[name] = cfg
     if problems:
@@ -169,30 +236,42 @@ def load_config(
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    def fail(message: str) -> ConfigError:
+        return ConfigError(str(path), [ConfigProblem("", message)])
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)
     except FileNotFoundError:
-        raise ConfigError(
-            str(path),
-            [
-                ConfigProblem(
-                    "",
-                    (
-                        "the file does not exist; pass --config PATH, or copy config.example.toml "
-                        f"to {DEFAULT_CONFIG_PATH}"
-                    ),
-                )
-            ],
+        raise fail(
+            "the file does not exist; pass --config PATH, or copy config.example.toml "
+            f"to {DEFAULT_CONFIG_PATH}"
         ) from None
     except OSError as exc:
-        raise ConfigError(
-            str(path), [ConfigProblem("", f"cannot read the file ({exc.strerror})")]
-        ) from None
+        raise fail(f"cannot read the file ({exc.strerror})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [ConfigProblem("", f"invalid TOML: {exc}")]) from None
+        raise fail(f"invalid TOML: {exc}") from None
     except UnicodeDecodeError:
-        raise ConfigError(str(path), [ConfigProblem("", "invalid TOML: not UTF-8 text")]) from None
+        raise fail("invalid TOML: not UTF-8 text") from None
+
+
+def _table_shapes(raw: dict[str, Any]) -> list[ConfigProblem]:
+    """Tables that are not tables: reported before the environment is laid over them."""
+    found = [
+        ConfigProblem(key, f"must be a table ([{key}]), not {type(raw[key]).__name__}")
+        for key in ("revont", "state", "adapters")
+        if key in raw and not isinstance(raw[key], dict)
+    ]
+    adapters = raw.get("adapters")
+    for name, table in adapters.items() if isinstance(adapters, dict) else ():
+        if not isinstance(table, dict):
+            found.append(
+                ConfigProblem(
+                    f"adapters.{name}",
+                    f"must be a table ([adapters.{name}]), not {type(table).__name__}",
+                )
+            )
+    return found
 
 
 def _inline_secrets(raw: dict[str, Any], registry: AdapterRegistry) -> list[ConfigProblem]:
@@ -201,7 +280,8 @@ def _inline_secrets(raw: dict[str, Any], registry: AdapterRegistry) -> list[Conf
     tables: list[tuple[str, Any, type[SecretsModel]]] = [
         ("revont", raw.get("revont"), RevontSettings)
     ]
-    for name, table in (raw.get("adapters") or {}).items():
+    adapters = raw.get("adapters")
+    for name, table in adapters.items() if isinstance(adapters, dict) else ():
         if isinstance(table, dict) and name in registry:
             try:
                 tables.append((f"adapters.{name}", table, registry.load(name).config_model))
@@ -212,11 +292,10 @@ def _inline_secrets(raw: dict[str, Any], registry: AdapterRegistry) -> list[Conf
             continue
         for secret in model.secret_fields():
             if secret in table:
-                hint = model.missing_secret_message(secret).split("; ", 1)[1]
                 found.append(
                     ConfigProblem(
                         f"{prefix}.{secret}",
-                        f"secrets do not belong in the config file; {hint}",
+                        "secrets do not belong in the config file; " + model.secret_hint(secret),
                     )
                 )
     return found
@@ -226,56 +305,66 @@ def _validate(
     model: type[SecretsModel],
     table: Mapping[str, Any],
     prefix: str,
-    environ: Mapping[str, str],
     context: dict[str, Any],
+    env: _Environment,
     problems: list[ConfigProblem],
 ) -> Any:
     try:
-        return model.model_validate(model.with_environment(table, environ), context=context)
+        return model.model_validate(table, context=context)
     except ValidationError as exc:
-        problems.extend(_problems(exc, prefix=prefix, model=model))
+        problems.extend(_problems(exc, prefix, model, env))
         return None
 
 
 _SECRET_WORDS = ("key", "token", "secret", "password")
 
 
-def _problems(exc: ValidationError, *, prefix: str, model: type[BaseModel]) -> list[ConfigProblem]:
+def _problems(
+    exc: ValidationError, prefix: str, model: type[BaseModel], env: _Environment
+) -> list[ConfigProblem]:
     out = []
     for err in exc.errors(include_url=False):
         loc = [str(p) for p in err["loc"]]
-        key = ".".join(([prefix] if prefix else []) + loc)
-        kind = err["type"]
-        if kind == "extra_forbidden":
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):
+            loc, message = [*loc, cause.field], cause.message
+        elif err["type"] == "extra_forbidden":
             allowed = _allowed_keys(model, loc[:-1])
             close = difflib.get_close_matches(loc[-1], allowed, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
-            message = f"unknown key{hint} (allowed here: {', '.join(allowed)})"
-        elif kind == "missing":
+            message = f"unknown key{hint} (allowed here: {', '.join(allowed) or 'none'})"
+        elif err["type"] == "missing":
             message = "required key is missing"
-        elif kind == "value_error":
-            message = str(err["msg"]).removeprefix("Value error, ")
-            if ": " in message and not loc:
-                field_name, message = message.split(": ", 1)
-                key = ".".join(([prefix] if prefix else []) + [field_name])
         else:
-            message = str(err["msg"])
+            message = str(err["msg"]).removeprefix("Value error, ")
             value = err.get("input")
             secret = any(word in (loc[-1] if loc else "") for word in _SECRET_WORDS)
             if not secret and isinstance(value, str | int | float | bool):
                 message += f" (got {value!r})"
+        key = ".".join(([prefix] if prefix else []) + loc)
+        origin = env.origins.get(key)
+        if origin:
+            message += f" [from the environment variable {origin}]"
         out.append(ConfigProblem(key, message))
     return out
 
 
 def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    if loc or model is _Sources:
-        return sorted(_Sources.model_fields) if model is _Sources and not loc else []
-    return sorted(k for k in model.model_fields if not k.startswith("_"))
+    if model is _Sources:
+        return sorted(_Sources.model_fields) if not loc else []
+    return sorted(model.model_fields) if not loc else []
+
+
+def _hide_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def describe(config: Config) -> dict[str, Any]:
-    """The effective configuration as JSON-ready data, secrets shown as set or not."""
+    """The effective configuration as JSON-ready data; secrets only as set or not set."""
 
     def table(model: SecretsModel) -> dict[str, Any]:
         data = model.model_dump(mode="json")
@@ -286,7 +375,7 @@ def describe(config: Config) -> dict[str, Any]:
     return {
         "config": str(config.path),
         "revont": table(config.revont),
-        "state": {"url": config.state_url},
+        "state": {"url": _hide_password(config.state_url)},
         "adapters": {name: table(cfg) for name, cfg in config.adapters.items()},
     }
 

@@ -101,16 +101,20 @@ def test_each_bad_configuration_names_file_key_and_expectation(tmp_path, text, e
 
 
 def test_invalid_toml_gives_line_and_column(tmp_path):
-    code, out = check(write(tmp_path, "[revont]\nbase_url = http://nope\n"))
+    path = write(tmp_path, "[revont]\nbase_url = http://nope\n")
+    code, out = check(path)
     assert code == 2
-    assert "invalid TOML" in out and "line 2" in out
+    assert "invalid TOML" in out and "line 2" in out and str(path) in out
 
 
 def test_missing_and_unreadable_files(tmp_path):
     code, out = check(tmp_path / "absent.toml")
     assert code == 2 and "does not exist" in out and "config.example.toml" in out
-    code, out = check(tmp_path)  # a directory
-    assert code == 2 and "cannot read the file" in out
+    assert str(tmp_path / "absent.toml") in out
+    # Tests run as root here, so a permission-denied file cannot be made; a
+    # directory in the file's place fails the same way (an OSError on open).
+    code, out = check(tmp_path)
+    assert code == 2 and "cannot read the file" in out and str(tmp_path) in out
     binary = tmp_path / "binary.toml"
     binary.write_bytes(b"\xff\xfe\x00bad")
     code, out = check(binary)
@@ -120,17 +124,61 @@ def test_missing_and_unreadable_files(tmp_path):
 def test_secret_files_and_environment_overrides(tmp_path):
     (tmp_path / "key.txt").write_text("rvt_from_file\n", encoding="utf-8")
     path = write(tmp_path, '[revont]\napi_key_file = "key.txt"\npage_size = 40\n')
-    config = load_config(path, environ={"REVONT_SYNC_REVONT__PAGE_SIZE": "25"})
+    config = load_config(path, environ={})
     assert config.revont.api_key is not None
     assert config.revont.api_key.get_secret_value() == "rvt_from_file"
-    # The documented precedence: REVONT_SYNC_* beats the file.
-    os.environ["REVONT_SYNC_REVONT__PAGE_SIZE"] = "25"
-    try:
-        config = load_config(path, environ={})
-    finally:
-        del os.environ["REVONT_SYNC_REVONT__PAGE_SIZE"]
+    assert config.revont.page_size == 40
+    config = load_config(path, environ={"REVONT_SYNC_REVONT__PAGE_SIZE": "25"})
     assert config.revont.page_size == 25
     assert config.state_url == f"sqlite:///{tmp_path / 'revont-sync.db'}"
+
+
+def test_precedence_is_as_documented(tmp_path):
+    """REVONT_SYNC_* beats the named variables, which beat the file, which beats defaults."""
+    path = write(tmp_path, '[adapters.salesforce]\nauth = "access_token"\n'
+                           'instance_url = "https://file.example"\n')
+    env = {**ENV, "SALESFORCE_ACCESS_TOKEN": "t"}
+    assert load_config(path, environ=env).adapters["salesforce"].instance_url == (
+        "https://file.example"
+    )
+    env["SALESFORCE_INSTANCE_URL"] = "https://named.example"
+    assert load_config(path, environ=env).adapters["salesforce"].instance_url == (
+        "https://named.example"
+    )
+    env["REVONT_SYNC_ADAPTERS__SALESFORCE__INSTANCE_URL"] = "https://prefixed.example"
+    assert load_config(path, environ=env).adapters["salesforce"].instance_url == (
+        "https://prefixed.example"
+    )
+
+
+def test_a_bad_value_from_the_environment_names_the_variable(tmp_path):
+    code, out = check(write(tmp_path, "[revont]\n"), {"REVONT_SYNC_REVONT__BOGUS": "1"})
+    assert code == 2
+    assert "revont.bogus: unknown key" in out and "REVONT_SYNC_REVONT__BOGUS" in out
+
+
+def test_disabled_adapters_do_not_need_their_secrets(tmp_path):
+    path = write(tmp_path, '[adapters.hubspot]\nenabled = false\naccess_token_file = "nope"\n')
+    config = load_config(path, environ={"REVONT_API_KEY": "k"})
+    assert config.enabled_adapters() == {}
+
+
+def test_a_secret_file_that_is_not_text(tmp_path):
+    (tmp_path / "key.bin").write_bytes(b"\xff\xfe\x00")
+    code, out = check(write(tmp_path, '[revont]\napi_key_file = "key.bin"\n'),
+                      {"REVONT_API_KEY": ""})
+    assert code == 2
+    assert "revont.api_key_file: the secret file" in out and "not UTF-8" in out
+
+
+def test_odd_shapes_and_markup_do_not_crash(tmp_path):
+    for text, key in [("adapters = 5\n", "adapters"), ("revont = 5\n", "revont"),
+                      ('[revont]\npage_size = "[/]"\n', "revont.page_size"),
+                      ("[adapters]\nhubspot = 3\n", "adapters.hubspot")]:
+        path = write(tmp_path, text)
+        code, out = check(path)
+        assert code == 2, (text, out)
+        assert key in out and str(path) in out and "Traceback" not in out
 
 
 def test_all_problems_are_reported_at_once(tmp_path):
@@ -142,11 +190,12 @@ def test_all_problems_are_reported_at_once(tmp_path):
 
 
 def test_config_show_never_prints_secrets(tmp_path):
-    path = write(tmp_path, GOOD)
+    path = write(tmp_path, GOOD + '[state]\nurl = "postgresql://sync:hunter2@db.internal/revont"\n')
     result = CliRunner().invoke(cli, ["--config", str(path), "config", "show"], env=ENV)
     assert result.exit_code == 0, result.output
     assert '"api_key": "(set)"' in result.output
-    for secret in ENV.values():
+    assert "postgresql://sync:***@db.internal/revont" in result.output
+    for secret in [*ENV.values(), "hunter2"]:
         assert secret not in result.output
 
 

@@ -40,6 +40,9 @@ def test_complete_pagination_while_calls_are_inserted(make_sandbox, make_client)
                 progress.notify_all()
             n += 1
             time.sleep(0.001)
+        with progress:
+            stop.set()  # no more inserts coming: readers must not wait for them
+            progress.notify_all()
 
     writer = threading.Thread(target=insert)
     writer.start()

@@ -76,7 +76,8 @@ def test_cli_failure_output_never_shows_the_key(make_sandbox, tmp_path):
         capture_output=True, text=True, env=env, timeout=60,
     )
     assert proc.returncode == 1
-    assert "HTTP 401" in proc.stderr and "REVONT_API_KEY" in proc.stderr
+    assert "HTTP 401" in proc.stderr and "[unauthorized]" in proc.stderr
+    assert "REVONT_API_KEY" in proc.stderr
     assert KEY not in proc.stdout + proc.stderr
 
 

@@ -7,7 +7,7 @@ from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from adapters.base import AdapterConfig
+from adapters.base import AdapterConfig, FieldProblem
 
 
 class HubSpotConfig(AdapterConfig):
@@ -25,6 +25,8 @@ class HubSpotConfig(AdapterConfig):
 
     @model_validator(mode="after")
     def _token_when_enabled(self) -> Self:
-        if self.enabled and self.access_token is None and self.access_token_file is None:
-            raise ValueError(self.missing_secret_message("access_token"))
+        if self.enabled and self.access_token is None:
+            raise FieldProblem(
+                "access_token", f"missing secret; {self.secret_hint('access_token')}"
+            )
         return self

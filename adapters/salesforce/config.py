@@ -7,7 +7,7 @@ from typing import ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 
-from adapters.base import AdapterConfig
+from adapters.base import AdapterConfig, FieldProblem
 
 AUTH_MODES = ("jwt", "client_credentials", "access_token", "password")
 
@@ -72,11 +72,11 @@ class SalesforceConfig(AdapterConfig):
         }[self.auth]
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
-            details = "; ".join(
-                self.missing_secret_message(n)
+            sources = "; ".join(
+                f"{n}: {self.secret_hint(n)}"
                 if n in self.secret_fields()
-                else f"{n}: missing; set it in the table or {self.env_vars.get(n, '')}"
+                else f"{n}: set it in the table or {self.env_vars.get(n, 'the environment')}"
                 for n in missing
             )
-            raise ValueError(f"auth: {self.auth!r} needs {', '.join(missing)} ({details})")
+            raise FieldProblem("auth", f"{self.auth!r} needs {', '.join(missing)} ({sources})")
         return self

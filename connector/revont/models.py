@@ -9,7 +9,7 @@ so mappings can read them before this module knows their names.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -58,7 +58,8 @@ class TranscriptSegment(RevontModel):
 
 
 class Summary(RevontModel):
-    status: Literal["pending", "ready"] | str | None = None
+    #: "pending" or "ready" today; other values are kept as given.
+    status: str | None = None
     text: str | None = None
     generated_at: datetime | None = None
 
