@@ -85,6 +85,7 @@ class _Environment:
     registry: AdapterRegistry
     tables: dict[str, Any]  # the TOML file's tables, to know which adapters are configured
     origins: dict[str, str] = field(default_factory=dict)  # dotted key -> variable name
+    typos: list[str] = field(default_factory=list)  # REVONT_SYNC_REVONT_KEY, one "_" short
 
 
 _LOADING: ContextVar[_Environment] = ContextVar("revont_sync_settings_environment")
@@ -101,6 +102,16 @@ class _PrefixedVariables(PydanticBaseSettingsSource):
         out: dict[str, Any] = {}
         for name, value in env.environ.items():
             if not name.startswith(ENV_PREFIX) or name in _NOT_OVERRIDES or not value:
+                continue
+            if "__" not in name:
+                # Not an override (e.g. a tool's own REVONT_SYNC_SOMETHING), unless it
+                # looks like one with a single underscore: that is a typo to report.
+                rest = name[len(ENV_PREFIX) :].lower()
+                table = next(
+                    (t for t in ("revont_", "state_", "adapters_") if rest.startswith(t)), None
+                )
+                if table:
+                    env.typos.append(name)
                 continue
             path = name[len(ENV_PREFIX) :].lower().split("__")
             if value.startswith(("[", "{")):
@@ -213,6 +224,15 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment) -> Config:
         merged = _Sources(**raw)
     except ValidationError as exc:
         raise ConfigError(source, _problems(exc, "", _Sources, env)) from None
+    for variable in env.typos:
+        head, _, tail = variable[len(ENV_PREFIX) :].partition("_")
+        problems.append(
+            ConfigProblem(
+                variable,
+                "not an override: tables and keys are separated by two underscores, "
+                f"e.g. {ENV_PREFIX}{head}__{tail}",
+            )
+        )
 
     context = {"base_dir": path.resolve().parent}
     revont = _validate(RevontSettings, merged.revont, "revont", context, env, problems)

@@ -211,3 +211,12 @@ def test_bad_config_in_a_real_process_exits_2_without_traceback(tmp_path):
     assert "revont.page_size" in proc.stderr and str(path) in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
     assert "rvt_secret_test_key" not in proc.stderr + proc.stdout
+
+
+def test_unrelated_and_mistyped_prefixed_variables(tmp_path):
+    """REVONT_SYNC_TEST_POSTGRES_URL is not an override; REVONT_SYNC_REVONT_PAGE_SIZE is a typo."""
+    path = write(tmp_path, "[revont]\n")
+    config = load_config(path, environ={**ENV, "REVONT_SYNC_TEST_POSTGRES_URL": "postgresql://x"})
+    assert config.revont.page_size == 100
+    code, out = check(path, {"REVONT_SYNC_REVONT_PAGE_SIZE": "5"})
+    assert code == 2 and "REVONT_SYNC_REVONT__PAGE_SIZE" in out
