@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
-from pydantic import ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
 from connector.errors import (
     ApiError,
@@ -56,6 +56,8 @@ class AdapterConfig(SecretsModel):
     enabled: bool = True
     #: The mapping file (relative to the config file); None means the shipped default.
     mapping: Path | None = None
+    #: Value maps laid over the mapping's [maps], e.g. owners: Revont rep id -> CRM owner id.
+    maps: dict[str, dict[str, str]] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _mapping_exists(self, info: ValidationInfo) -> Self:

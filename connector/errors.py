@@ -5,6 +5,7 @@ translated where they enter, in exactly one place per boundary, into this tree::
 
     RevontSyncError                  base of all the connector raises on purpose
     ├── ConfigError                  fix the configuration file or environment; not retried (exit 2)
+    │   └── MappingError             fix the mapping file
     ├── ApiError                     a service answered with an error, or not at all
     │   ├── CredentialsError         401 / 403: fix the key, token or its scope; never retried
     │   ├── NotFoundError            404 for one object: it is gone (e.g. retention); skip it
@@ -41,20 +42,34 @@ class ConfigError(RevontSyncError):
     every mistake at once, not one per attempt.
     """
 
+    title = "invalid configuration"
+
     def __init__(self, source: str, problems: list[ConfigProblem]) -> None:
         self.source = source
         self.problems = problems
-        lines = [f"invalid configuration in {source}:"]
-        lines += [f"  {p.key or '(top level)'}: {p.message}" for p in problems]
+        lines = [f"{self.title} in {source}:"]
+        for p in problems:
+            where = p.key or "(top level)"
+            if p.line is not None:
+                where += f" (line {p.line})"
+            lines.append(f"  {where}: {p.message}")
         super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
 class ConfigProblem:
-    """One bad key: its dotted path (``revont.page_size``) and what is expected."""
+    """One bad key: its dotted path (``revont.page_size``), what is expected, and the
+    line of the file where it stands, when known."""
 
     key: str
     message: str
+    line: int | None = None
+
+
+class MappingError(ConfigError):
+    """A mapping file cannot load: fix the file (the problems name key paths and lines)."""
+
+    title = "invalid mapping"
 
 
 class ApiError(RevontSyncError):

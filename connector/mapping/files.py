@@ -1,9 +1,4 @@
-"""Field mappings: where the shipped defaults live.
-
-The mapping language itself (load, validate, compile, apply) is issue #3; this
-module already answers where an adapter's default mapping file is, installed
-or in a source checkout.
-"""
+"""Where mapping files live: the shipped defaults, installed or in a source checkout."""
 
 from __future__ import annotations
 
@@ -20,7 +15,7 @@ def mappings_dir() -> Path:
     installed = Path(str(files("connector"))) / "mappings"
     if installed.is_dir():
         return installed
-    return Path(__file__).resolve().parent.parent / "mappings"
+    return Path(__file__).resolve().parents[2] / "mappings"
 
 
 def shipped_mappings() -> dict[str, Path]:

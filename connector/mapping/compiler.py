@@ -1,0 +1,443 @@
+"""Load a mapping file once, check everything, and compile it into plain functions.
+
+:func:`load_mapping` reads the TOML, validates its shape (:mod:`spec`), every
+source path (:mod:`paths`), transform chain (:mod:`transforms`), template and
+condition (:mod:`templates`), and reports all problems at once, each with its
+key path and line. The result, a :class:`Mapping`, is pure: applying it to a
+record reads nothing else and writes nothing, so it can run 20,000 calls a
+second and be previewed safely.
+
+Applying a mapping never raises for one bad record: each object gives a
+:class:`MappedRecord`, a :class:`SkippedRecord` (a ``when`` condition does not
+hold) or a :class:`FailedRecord` (a value could not be produced), so one
+malformed call fails alone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from connector.errors import ConfigProblem, MappingError
+from connector.mapping.paths import (
+    ANY,
+    BOOL,
+    DETAIL_FIELDS,
+    NUMBER,
+    SOURCES,
+    STR,
+    PathError,
+    SourcePath,
+    compile_path,
+    root_names,
+)
+from connector.mapping.spec import FieldSpec, MappingSpec, ObjectSpec, locate
+from connector.mapping.templates import (
+    TemplateProblem,
+    compile_condition,
+    compile_template,
+    fields_below,
+    make_environment,
+)
+from connector.mapping.transforms import (
+    MappingOptions,
+    Transform,
+    TransformConfigError,
+    TruncatedStr,
+    accepts,
+    load_transforms,
+)
+
+
+@dataclass(frozen=True)
+class Link:
+    """This record should be linked to the ``to`` object whose natural key is ``value``."""
+
+    to: str
+    value: Any
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class MappedRecord:
+    """A CRM record ready to upsert, keyed by the Revont id in ``external_id_field``."""
+
+    object: str
+    crm_object: str
+    source: str
+    source_id: str | None
+    external_id_field: str
+    external_id: str
+    values: dict[str, Any]
+    links: tuple[Link, ...] = ()
+    truncated: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SkippedRecord:
+    """Not for the CRM: a ``when`` condition of the object does not hold."""
+
+    object: str
+    source: str
+    source_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class FailedRecord:
+    """The mapping could not produce this record; ``reason`` says which field and why."""
+
+    object: str
+    source: str
+    source_id: str | None
+    field: str | None
+    reason: str
+
+
+Outcome = MappedRecord | SkippedRecord | FailedRecord
+Step = tuple[Callable[[Any], Any], bool]  # (apply, handles None)
+
+
+@dataclass(frozen=True)
+class CompiledField:
+    name: str
+    read: Callable[[dict[str, Any]], Any]
+    steps: tuple[Step, ...]
+    default: Any
+    required: bool
+    #: The longest value this field can produce, when known (a truncate, a constant, a map).
+    max_length: int | None
+    #: Every value the field can produce, when it is a constant or a map (picklist checks).
+    possible_values: frozenset[Any] | None
+    source_kind: str  # path | value | template
+
+
+@dataclass
+class CompiledObject:
+    name: str
+    crm_object: str
+    source: str
+    external_id_field: str
+    id_path: SourcePath
+    conditions: list[tuple[str, Callable[[dict[str, Any]], bool]]]
+    links: list[tuple[str, SourcePath, str | None]]
+    fields: list[CompiledField]
+
+    def __post_init__(self) -> None:
+        # The per-record loop reads plain tuples, not attributes: it runs for every record.
+        self._plan = [(f.name, f.read, f.steps, f.default, f.required) for f in self.fields]
+
+    def apply(self, record: dict[str, Any]) -> Outcome:
+        source_id = self.id_path.get(record)
+        source_id = None if source_id is None else str(source_id)
+        for text, test in self.conditions:
+            try:
+                holds = test(record)
+            except Exception as exc:  # a condition over odd data: skip, saying why
+                return SkippedRecord(
+                    self.name, self.source, source_id,
+                    f"when {text!r} could not be evaluated ({type(exc).__name__}: {exc})",
+                )  # fmt: skip
+            if not holds:
+                return SkippedRecord(self.name, self.source, source_id, f"when {text!r} is false")
+        if source_id is None:
+            return FailedRecord(self.name, self.source, None, None, "the record has no id")
+        values: dict[str, Any] = {}
+        truncated: list[str] = []
+        for name, read, steps, default, required in self._plan:
+            try:
+                value = read(record)
+                for apply, handles_none in steps:
+                    if value is None and not handles_none:
+                        continue
+                    value = apply(value)
+            except Exception as exc:  # one bad value fails this record, not the run
+                return FailedRecord(
+                    self.name, self.source, source_id, name,
+                    f"{name}: {type(exc).__name__}: {exc}",
+                )  # fmt: skip
+            if value is None or value == "":
+                value = default
+                if value is None:
+                    if required:
+                        return FailedRecord(
+                            self.name, self.source, source_id, name,
+                            f"{name}: required, but the record has no value for it",
+                        )  # fmt: skip
+                    continue
+            if type(value) is TruncatedStr:
+                truncated.append(name)
+                value = str(value)
+            values[name] = value
+        links = tuple(
+            Link(to, value, crm_field)
+            for to, path, crm_field in self.links
+            if (value := path.get(record)) is not None
+        )
+        return MappedRecord(
+            self.name, self.crm_object, self.source, source_id, self.external_id_field,
+            source_id, values, links, tuple(truncated),
+        )  # fmt: skip
+
+
+@dataclass
+class Mapping:
+    """A loaded, checked, compiled mapping."""
+
+    path: Path
+    objects: dict[str, CompiledObject]
+    options: MappingOptions
+    #: Top-level Revont fields each source stream's records are read for.
+    reads: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def objects_for(self, source: str) -> list[CompiledObject]:
+        return [obj for obj in self.objects.values() if obj.source == source]
+
+    @property
+    def needs_call_detail(self) -> bool:
+        """Whether any object needs ``GET /calls/{id}`` (transcript, summary, action items,
+        or a Revont field revont-sync does not know, which may only be in the detail)."""
+        known_list_fields = set(SOURCES["calls"]) - DETAIL_FIELDS
+        return bool(self.objects_for("action_items")) or bool(
+            self.reads.get("calls", frozenset()) - known_list_fields
+        )
+
+    def map_contact(self, contact: dict[str, Any]) -> list[Outcome]:
+        return [obj.apply(contact) for obj in self.objects_for("contacts")]
+
+    def map_call(self, call: dict[str, Any]) -> list[Outcome]:
+        """The call's own objects, then one outcome per action item per action-item object."""
+        outcomes = [obj.apply(call) for obj in self.objects_for("calls")]
+        item_objects = self.objects_for("action_items")
+        if item_objects:
+            for item in call.get("action_items") or ():
+                if isinstance(item, dict):
+                    record = {**item, "call": call}
+                    outcomes.extend(obj.apply(record) for obj in item_objects)
+        return outcomes
+
+
+def load_mapping(
+    path: Path | str,
+    *,
+    maps: AbcMapping[str, AbcMapping[str, Any]] | None = None,
+    transforms: dict[str, Transform] | None = None,
+) -> Mapping:
+    """Read and compile a mapping file; raise :class:`MappingError` listing every problem.
+
+    ``maps`` (from the adapter's configuration, e.g. an ``owners`` table) are laid
+    over the file's ``[maps]``.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MappingError(
+            str(path), [ConfigProblem("", f"cannot read ({exc.strerror})")]
+        ) from None
+    except UnicodeDecodeError:
+        raise MappingError(str(path), [ConfigProblem("", "not UTF-8 text")]) from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MappingError(str(path), [ConfigProblem("", f"invalid TOML: {exc}")]) from None
+    try:
+        spec = MappingSpec.model_validate(raw)
+    except ValidationError as exc:
+        raise MappingError(str(path), _shape_problems(exc, text)) from None
+    compiler = _Compiler(spec, text, {**spec.maps, **(maps or {})}, transforms)
+    objects = {name: compiler.compile_object(name, obj) for name, obj in spec.objects.items()}
+    if compiler.problems:
+        raise MappingError(str(path), compiler.problems)
+    return Mapping(path, objects, compiler.options, reads=compiler.reads())
+
+
+def _shape_problems(exc: ValidationError, text: str) -> list[ConfigProblem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = [str(p) for p in err["loc"] if not str(p).startswith(("str", "function-"))]
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        if ": " in message and message.split(": ", 1)[0].startswith("objects."):
+            key, message = message.split(": ", 1)
+            loc = key.split(".")
+        problems.append(ConfigProblem(".".join(loc), message, locate(text, loc)))
+    return problems
+
+
+class _Compiler:
+    def __init__(
+        self,
+        spec: MappingSpec,
+        text: str,
+        maps: dict[str, Any],
+        transforms: dict[str, Transform] | None,
+    ) -> None:
+        self.text = text
+        self.problems: list[ConfigProblem] = []
+        self.options = MappingOptions(
+            timezone=spec.options.timezone,
+            name_placeholder=spec.options.name_placeholder,
+            truncation_marker=spec.options.truncation_marker,
+            maps=maps,
+        )
+        try:
+            self.transforms = transforms if transforms is not None else load_transforms()
+        except TransformConfigError as exc:
+            self.transforms = {}
+            self.problem(["transforms"], str(exc))
+        self.env = make_environment(self.transforms, self.options)
+        self._reads: dict[str, set[str]] = {}
+
+    def problem(self, loc: list[str], message: str) -> None:
+        self.problems.append(ConfigProblem(".".join(loc), message, locate(self.text, loc)))
+
+    def reads(self) -> dict[str, frozenset[str]]:
+        return {source: frozenset(names) for source, names in self._reads.items()}
+
+    def _note_reads(self, source: str, names: set[str], tree: Any = None) -> None:
+        self._reads.setdefault(source, set()).update(names)
+        if source == "action_items":
+            # Action items come from the call's detail; their "call" reads are call reads.
+            calls = self._reads.setdefault("calls", set())
+            calls.add("action_items")
+            if "call" in names and tree is not None:
+                below = fields_below(tree, "call")
+                calls.update(SOURCES["calls"] if below is None else below)
+
+    def compile_object(self, name: str, obj: ObjectSpec) -> CompiledObject:
+        loc = ["objects", name]
+        allowed = root_names(obj.source)
+        id_path = self.path(obj.id, obj.source, [*loc, "id"]) or compile_path("id", obj.source)
+        conditions = []
+        for i, text in enumerate(obj.when):
+            try:
+                test, names, tree = compile_condition(self.env, text, allowed)
+            except TemplateProblem as exc:
+                self.problem([*loc, "when", str(i)], f"{text!r} {exc}")
+                continue
+            self._note_reads(obj.source, names, tree)
+            conditions.append((text, test))
+        links = []
+        for i, link in enumerate(obj.links):
+            path = self.path(link.by, obj.source, [*loc, "links", str(i), "by"])
+            if path is not None:
+                links.append((link.to, path, link.field))
+        fields = []
+        for field_name, raw in obj.fields.items():
+            field_spec = FieldSpec(path=raw) if isinstance(raw, str) else raw
+            compiled = self.compile_field(field_name, field_spec, obj.source,
+                                          [*loc, "fields", field_name])  # fmt: skip
+            if compiled is not None:
+                fields.append(compiled)
+        return CompiledObject(
+            name, obj.crm_object or name, obj.source, obj.external_id, id_path,
+            conditions, links, fields,
+        )  # fmt: skip
+
+    def path(self, text: str, source: str, loc: list[str]) -> SourcePath | None:
+        try:
+            path = compile_path(text, source)
+        except PathError as exc:
+            self.problem(loc, str(exc))
+            return None
+        self._note_reads(source, {path.root})
+        if source == "action_items" and path.root == "call" and len(path.steps) > 1:
+            self._reads.setdefault("calls", set()).add(str(path.steps[1]))
+        return path
+
+    def compile_field(
+        self, name: str, spec: FieldSpec, source: str, loc: list[str]
+    ) -> CompiledField | None:
+        possible: frozenset[Any] | None = None
+        max_length: int | None = None
+        if spec.path is not None:
+            path = self.path(spec.path, source, [*loc, "path"])
+            if path is None:
+                return None
+            read: Callable[[dict[str, Any]], Any] = path.get
+            kind, source_kind = path.type, "path"
+        elif spec.template is not None:
+            try:
+                render, names, tree = compile_template(self.env, spec.template, root_names(source))
+            except TemplateProblem as exc:
+                self.problem([*loc, "template"], str(exc))
+                return None
+            self._note_reads(source, names, tree)
+            read = _template_reader(render, "extra" in names)
+            kind, source_kind = STR, "template"
+        else:
+            constant = spec.value
+            read = lambda record: constant  # noqa: E731
+            kind, source_kind = _kind_of(constant), "value"
+            possible = frozenset([constant])
+            max_length = len(str(constant))
+        steps: list[Step] = []
+        for i, entry in enumerate(spec.transforms):
+            tname, arg = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
+            tloc = [*loc, "transforms", str(i)]
+            transform = self.transforms.get(tname)
+            if transform is None:
+                known = ", ".join(sorted(self.transforms))
+                self.problem(tloc, f"unknown transform {tname!r} (known: {known})")
+                return None
+            if not accepts(transform, kind):
+                self.problem(
+                    tloc,
+                    f"{tname} takes {' or '.join(transform.accepts)}, but gets {kind} "
+                    f"(from {spec.path or spec.template or repr(spec.value)!s}"
+                    f"{' after ' + str(i) + ' transform(s)' if i else ''})",
+                )
+                return None
+            try:
+                apply = transform.build(arg, self.options)
+            except (TransformConfigError, ValueError) as exc:
+                self.problem(tloc, f"{tname}: {exc}")
+                return None
+            steps.append((apply, transform.handles_none))
+            kind = transform.returns
+            # What the chain can produce so far, for checks against the CRM's fields.
+            if tname == "map":
+                table = self.options.maps.get(arg) if isinstance(arg, str) else arg
+                values = {v for k, v in (table or {}).items()}
+                possible = frozenset(values)
+                max_length = max((len(str(v)) for v in values), default=0)
+            elif tname == "truncate":
+                possible, max_length = None, getattr(apply, "max_length", None)
+            else:
+                possible, max_length = None, None
+        if spec.default is not None:
+            possible = None if possible is None else possible | {spec.default}
+            if max_length is not None:
+                max_length = max(max_length, len(str(spec.default)))
+        return CompiledField(
+            name, read, tuple(steps), spec.default, spec.required, max_length, possible,
+            source_kind,
+        )  # fmt: skip
+
+
+def _template_reader(
+    render: Callable[[dict[str, Any]], str], with_extra: bool
+) -> Callable[[dict[str, Any]], Any]:
+    if with_extra:
+        return lambda record: render({**record, "extra": record})
+    return render
+
+
+def _kind_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return BOOL
+    if isinstance(value, int | float):
+        return NUMBER
+    if isinstance(value, str):
+        return STR
+    return ANY

@@ -1,0 +1,158 @@
+"""The mapping file's format, as pydantic models, and where in the file a key stands.
+
+A mapping file (TOML)::
+
+    version = 1
+
+    [options]                      # optional
+    timezone = "Europe/Berlin"     # for date, epoch_ms of dates, to_timezone
+    name_placeholder = "Unknown"   # first_name / last_name of a nameless person
+    truncation_marker = "…"
+
+    [maps.dispositions]            # named value maps for the `map` transform
+    won = "..."
+    default = "..."
+
+    [objects.call]                 # one table per CRM object type
+    source = "calls"               # contacts | calls | action_items
+    crm_object = "calls"           # the CRM's name for it (default: the table name)
+    external_id = "revont_call_id" # CRM field holding the Revont id (idempotent upserts)
+    id = "id"                      # source path of that id (default "id")
+    when = ["prospect_email", "duration_seconds >= 30"]   # all must hold, else skipped
+    links = [{ to = "contact", by = "prospect_email" }]   # -> object "contact" by email
+
+    [objects.call.fields]          # CRM field = how to get its value
+    hs_call_title = "summary.text"                                     # a source path
+    hs_call_status = { value = "COMPLETED" }                           # a constant
+    hs_call_body = { template = "{{ summary.text }}", transforms = [{ truncate = 65536 }] }
+    hs_timestamp = { path = "created_at", transforms = ["epoch_ms"], required = true }
+    hs_call_disposition = { path = "outcome", transforms = [{ map = "dispositions" }],
+                            default = "..." }
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SOURCE_NAMES = ("contacts", "calls", "action_items")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class OptionsSpec(_Strict):
+    timezone: str = "UTC"
+    name_placeholder: str = "Unknown"
+    truncation_marker: str = "…"
+
+
+class FieldSpec(_Strict):
+    """One CRM field: exactly one of ``path``, ``value`` or ``template``."""
+
+    path: str | None = None
+    value: str | int | float | bool | None = None
+    template: str | None = None
+    transforms: list[str | dict[str, Any]] = Field(default_factory=list)
+    #: Used when the value comes out None or empty.
+    default: str | int | float | bool | None = None
+    #: A record whose value is still missing fails (instead of omitting the field).
+    required: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Self:
+        given = [k for k in ("path", "value", "template") if k in self.model_fields_set]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of path, value or template"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        for step in self.transforms:
+            if isinstance(step, dict) and len(step) != 1:
+                raise ValueError(
+                    "each transform is a name or a one-key table like { truncate = 255 }"
+                )
+        return self
+
+
+class LinkSpec(_Strict):
+    """This record points at a record of another object of the mapping."""
+
+    to: str
+    by: str
+    #: The CRM field that holds the link (e.g. WhoId), if the CRM links by field.
+    field: str | None = None
+
+
+class ObjectSpec(_Strict):
+    source: Literal["contacts", "calls", "action_items"]
+    crm_object: str | None = None
+    external_id: str
+    id: str = "id"
+    when: list[str] = Field(default_factory=list)
+    links: list[LinkSpec] = Field(default_factory=list)
+    fields: dict[str, str | FieldSpec]
+
+
+class MappingSpec(_Strict):
+    version: Literal[1]
+    options: OptionsSpec = Field(default_factory=OptionsSpec)
+    maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    objects: dict[str, ObjectSpec]
+
+    @model_validator(mode="after")
+    def _links_resolve(self) -> Self:
+        for name, obj in self.objects.items():
+            for i, link in enumerate(obj.links):
+                if link.to not in self.objects:
+                    raise ValueError(
+                        f"objects.{name}.links.{i}.to: no object {link.to!r} in this mapping "
+                        f"(objects: {', '.join(self.objects)})"
+                    )
+        return self
+
+
+_HEADER = re.compile(r"^\s*\[{1,2}\s*([^\]]+?)\s*\]{1,2}\s*(#.*)?$")
+_KEY = re.compile(r'^\s*("?)([^"=\s]+)\1\s*=')
+
+
+def _split_header(header: str) -> list[str]:
+    return [part.strip().strip('"') for part in header.split(".")]
+
+
+def locate(text: str, key_path: list[str]) -> int | None:
+    """The 1-based line of ``key_path`` in the TOML ``text``, or of its nearest table.
+
+    Best effort: tables (``[objects.call.fields]``) and ``key =`` lines are
+    found; a key inside an inline table is reported at the line of its parent.
+    """
+    lines = text.splitlines()
+    best: tuple[int, int] | None = None  # (matched depth, line)
+    current: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        header = _HEADER.match(line)
+        if header:
+            current = _split_header(header.group(1))
+            depth = _common(current, key_path)
+            if depth == len(current) and (best is None or depth > best[0]):
+                best = (depth, number)
+            continue
+        key = _KEY.match(line)
+        if key:
+            full = [*current, *key.group(2).split(".")]
+            depth = _common(full, key_path)
+            if depth == len(full) and (best is None or depth > best[0]):
+                best = (depth, number)
+    return best[1] if best else None
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
