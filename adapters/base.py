@@ -12,6 +12,7 @@ until then an adapter class declares only its name and configuration.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar, Protocol, Self
 
@@ -38,6 +39,8 @@ __all__ = [
     "ConfigError",
     "CredentialsError",
     "CrmAdapter",
+    "CrmField",
+    "CrmFields",
     "FieldProblem",
     "NotFoundError",
     "QuotaExhaustedError",
@@ -70,8 +73,32 @@ class AdapterConfig(SecretsModel):
         return self
 
 
+@dataclass(frozen=True)
+class CrmField:
+    """What a CRM says about one of its fields, for checking mappings before any write.
+
+    ``max_length`` for text fields, ``picklist`` for fields that only take
+    certain values, ``required`` when a create without it fails.
+    """
+
+    name: str
+    type: str = "string"
+    max_length: int | None = None
+    picklist: frozenset[str] | None = None
+    required: bool = False
+
+
+#: CRM object type -> field name -> what the CRM says about it.
+CrmFields = dict[str, dict[str, CrmField]]
+
+
 class CrmAdapter(Protocol):
-    """The class an adapter plugin registers."""
+    """The class an adapter plugin registers.
+
+    Optional capability, found by name: ``describe_fields(config) -> CrmFields``
+    reports the CRM's field metadata (live when credentials are configured, the
+    adapter's sandbox otherwise) for ``revont-sync mappings check``.
+    """
 
     name: ClassVar[str]
     config_model: ClassVar[type[AdapterConfig]]

@@ -162,6 +162,49 @@ def mappings_group() -> None:
     """Work with field mappings."""
 
 
+@mappings_group.command("check")
+@click.option("--adapter", "adapter_name", help="The adapter whose mapping to check.")
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Check this file instead of the one the configuration names.",
+)
+@click.pass_obj
+@friendly_errors
+def mappings_check(app: AppContext, adapter_name: str | None, mapping_path: Path | None) -> None:
+    """Load a mapping and check it: its own rules, then the CRM's fields.
+
+    Without --mapping, the file is the adapter's `mapping` from the configuration
+    (when the configuration file exists), else the shipped default. Exits 2 when
+    the mapping does not load, 1 when it loads but the CRM would refuse what it
+    writes, 0 when all is well.
+    """
+    from connector.mapping_commands import check_mapping
+
+    sys.exit(check_mapping(app.config_path, adapter_name, mapping_path, Console()))
+
+
+@cli.command("preview")
+@click.option("--adapter", "adapter_name", required=True, help="The configured adapter.")
+@click.option("--call", "call_ids", multiple=True, help="A Revont call id (repeatable).")
+@click.option("--limit", default=5, show_default=True, help="Else: the newest N calls.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@friendly_errors
+def preview_command(
+    app: AppContext, adapter_name: str, call_ids: tuple[str, ...], limit: int, as_json: bool
+) -> None:
+    """Show what the adapter's mapping makes of real Revont calls, writing nothing.
+
+    For each call: the payload per CRM object, which fields were truncated, and
+    why a record would be skipped or fail. Reads Revont with the configured key.
+    """
+    from connector.mapping_commands import preview
+
+    preview(app.config(), adapter_name, list(call_ids), limit, as_json, Console())
+
+
 @mappings_group.command("list")
 def mappings_list() -> None:
     """List the default mapping files shipped with revont-sync."""

@@ -202,20 +202,24 @@ def load_config(
     *,
     environ: Mapping[str, str] | None = None,
     registry: AdapterRegistry | None = None,
+    need_revont_key: bool = True,
 ) -> Config:
-    """Read, merge and validate the configuration; raise :class:`ConfigError` on any problem."""
+    """Read, merge and validate the configuration; raise :class:`ConfigError` on any problem.
+
+    ``need_revont_key=False`` is for commands that never call Revont (``mappings check``).
+    """
     path = Path(path)
     registry = registry or AdapterRegistry()
     raw = _read_toml(path)
     env = _Environment(os.environ if environ is None else environ, registry, raw)
     token = _LOADING.set(env)
     try:
-        return _load(path, raw, env)
+        return _load(path, raw, env, need_revont_key)
     finally:
         _LOADING.reset(token)
 
 
-def _load(path: Path, raw: dict[str, Any], env: _Environment) -> Config:
+def _load(path: Path, raw: dict[str, Any], env: _Environment, need_revont_key: bool) -> Config:
     source = str(path)
     problems = _table_shapes(raw) or _inline_secrets(raw, env.registry)
     if problems:
@@ -236,7 +240,7 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment) -> Config:
 
     context = {"base_dir": path.resolve().parent}
     revont = _validate(RevontSettings, merged.revont, "revont", context, env, problems)
-    if revont is not None and revont.api_key is None:
+    if need_revont_key and revont is not None and revont.api_key is None:
         hint = RevontSettings.secret_hint("api_key")
         problems.append(ConfigProblem("revont.api_key", f"missing secret; {hint}"))
     state = _validate(StateSettings, merged.state, "state", context, env, problems)

@@ -239,7 +239,7 @@ def load_mapping(
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise MappingError(
-            str(path), [ConfigProblem("", f"cannot read ({exc.strerror})")]
+            str(path), [ConfigProblem("", f"cannot read the mapping file ({exc.strerror})")]
         ) from None
     except UnicodeDecodeError:
         raise MappingError(str(path), [ConfigProblem("", "not UTF-8 text")]) from None
