@@ -1,0 +1,437 @@
+"""The state store: cursors, id maps, fingerprints, failures, runs and leases.
+
+SQLite (the embedded default) or PostgreSQL (for several daemon replicas), by
+SQLAlchemy URL; the schema is created and upgraded by Alembic migrations that
+ship inside the package. Everything a page of a sync changes is written in one
+:meth:`SqlStateStore.transaction`, so a crash leaves either all of it or none.
+
+A new SQLite state file is created with mode 0600: it names customers' calls.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
+
+from connector.state.schema import enrichment, failures, id_map, leases, runs, streams
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+@dataclass(frozen=True)
+class StreamState:
+    adapter: str
+    stream: str
+    watermark: datetime | None = None
+    window_from: datetime | None = None
+    window_to: datetime | None = None
+    window_cursor: str | None = None
+    run_id: int | None = None
+    reconciled_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class IdMapEntry:
+    adapter: str
+    object: str
+    external_id: str
+    crm_id: str | None
+    fingerprint: str | None
+    pushed_at: datetime
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    adapter: str
+    stream: str
+    object: str
+    record_id: str
+    error_class: str
+    message: str
+    payload: Any
+    attempts: int
+    status: str
+    first_failed_at: datetime
+    last_failed_at: datetime
+    next_attempt_at: datetime
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    adapter: str
+    trigger: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    counts: dict[str, int]
+    requests: dict[str, int]
+    error: str | None
+
+
+@dataclass(frozen=True)
+class LeaseHolder:
+    """Who holds a lease, and until when."""
+
+    owner: str
+    expires_at: datetime
+
+
+def failure_backoff(attempts: int) -> timedelta:
+    """How long after its n-th failure a record is tried again: 1 min, doubling, at most 1 day."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 24 * 60))
+
+
+class StateTransaction:
+    """The writes of one checkpoint; committed together or not at all."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+
+    def put_stream(self, state: StreamState, now: datetime) -> None:
+        values = {
+            "watermark": state.watermark,
+            "window_from": state.window_from,
+            "window_to": state.window_to,
+            "window_cursor": state.window_cursor,
+            "run_id": state.run_id,
+            "reconciled_at": state.reconciled_at,
+            "updated_at": now,
+        }
+        where = (streams.c.adapter == state.adapter) & (streams.c.stream == state.stream)
+        done = self.connection.execute(update(streams).where(where).values(**values))
+        if done.rowcount == 0:
+            self.connection.execute(
+                insert(streams).values(adapter=state.adapter, stream=state.stream, **values)
+            )
+
+    def put_ids(self, entries: Iterable[IdMapEntry]) -> None:
+        for e in entries:
+            where = (
+                (id_map.c.adapter == e.adapter)
+                & (id_map.c.object == e.object)
+                & (id_map.c.external_id == e.external_id)
+            )
+            values = {"crm_id": e.crm_id, "fingerprint": e.fingerprint, "pushed_at": e.pushed_at}
+            if self.connection.execute(update(id_map).where(where).values(**values)).rowcount:
+                continue
+            self.connection.execute(
+                insert(id_map).values(
+                    adapter=e.adapter, object=e.object, external_id=e.external_id, **values
+                )
+            )
+
+    def record_failure(
+        self,
+        *,
+        adapter: str,
+        stream: str,
+        object: str,
+        record_id: str,
+        error_class: str,
+        message: str,
+        payload: Any,
+        now: datetime,
+    ) -> None:
+        """Park a record; a repeated failure of the same record counts another attempt."""
+        where = (
+            (failures.c.adapter == adapter)
+            & (failures.c.object == object)
+            & (failures.c.record_id == record_id)
+        )
+        row = self.connection.execute(select(failures.c.attempts).where(where)).first()
+        attempts = (row.attempts if row else 0) + 1
+        values = {
+            "stream": stream,
+            "error_class": error_class,
+            "message": message,
+            "payload": json.dumps(payload, default=str),
+            "attempts": attempts,
+            "status": "pending",
+            "last_failed_at": now,
+            "next_attempt_at": now + failure_backoff(attempts),
+        }
+        if row:
+            self.connection.execute(update(failures).where(where).values(**values))
+        else:
+            self.connection.execute(
+                insert(failures).values(
+                    adapter=adapter,
+                    object=object,
+                    record_id=record_id,
+                    first_failed_at=now,
+                    **values,
+                )
+            )
+
+    def resolve_failure(self, adapter: str, object: str, record_id: str) -> None:
+        """The record went through after all."""
+        where = (
+            (failures.c.adapter == adapter)
+            & (failures.c.object == object)
+            & (failures.c.record_id == record_id)
+            & (failures.c.status == "pending")
+        )
+        self.connection.execute(update(failures).where(where).values(status="resolved"))
+
+    def await_enrichment(
+        self, adapter: str, call_id: str, now: datetime, deadline: datetime
+    ) -> None:
+        where = (enrichment.c.adapter == adapter) & (enrichment.c.call_id == call_id)
+        if self.connection.execute(select(enrichment.c.call_id).where(where)).first():
+            self.connection.execute(
+                update(enrichment).where(where).values(attempts=enrichment.c.attempts + 1)
+            )
+            return
+        self.connection.execute(
+            insert(enrichment).values(
+                adapter=adapter,
+                call_id=call_id,
+                first_seen_at=now,
+                deadline_at=deadline,
+                attempts=0,
+            )
+        )
+
+    def enriched(self, adapter: str, call_id: str) -> None:
+        where = (enrichment.c.adapter == adapter) & (enrichment.c.call_id == call_id)
+        self.connection.execute(enrichment.delete().where(where))
+
+
+class SqlStateStore:
+    """The state store on SQLAlchemy Core (SQLite or PostgreSQL)."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = url
+        parsed = make_url(url)
+        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+            _create_private_file(Path(parsed.database))
+        self.engine: Engine = create_engine(url, future=True)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        if migrate:
+            self.upgrade()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema ----------------------------------------------------------------------
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision`` (normally the newest)."""
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    @staticmethod
+    def head_revision() -> str | None:
+        config = AlembicConfig()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        return ScriptDirectory.from_config(config).get_current_head()
+
+    # -- writes ----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[StateTransaction]:
+        with self.engine.begin() as connection:
+            yield StateTransaction(connection)
+
+    # -- reads -----------------------------------------------------------------------
+
+    def stream(self, adapter: str, stream: str) -> StreamState:
+        where = (streams.c.adapter == adapter) & (streams.c.stream == stream)
+        with self.engine.connect() as connection:
+            row = connection.execute(select(streams).where(where)).first()
+        if row is None:
+            return StreamState(adapter, stream)
+        data = row._asdict()
+        data.pop("updated_at")
+        return StreamState(**data)
+
+    def ids(self, adapter: str, object: str, external_ids: Iterable[str]) -> dict[str, IdMapEntry]:
+        wanted = list(dict.fromkeys(external_ids))
+        found: dict[str, IdMapEntry] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                rows = connection.execute(
+                    select(id_map).where(
+                        (id_map.c.adapter == adapter)
+                        & (id_map.c.object == object)
+                        & id_map.c.external_id.in_(chunk)
+                    )
+                )
+                for row in rows:
+                    found[row.external_id] = IdMapEntry(**row._asdict())
+        return found
+
+    def failures(
+        self,
+        *,
+        adapter: str | None = None,
+        status: str | None = "pending",
+        due_at: datetime | None = None,
+    ) -> list[Failure]:
+        query = select(failures).order_by(failures.c.id)
+        if adapter is not None:
+            query = query.where(failures.c.adapter == adapter)
+        if status is not None:
+            query = query.where(failures.c.status == status)
+        if due_at is not None:
+            query = query.where(failures.c.next_attempt_at <= due_at)
+        with self.engine.connect() as connection:
+            return [_failure(row._asdict()) for row in connection.execute(query)]
+
+    def set_failure_status(self, ids: Iterable[int], status: str, now: datetime) -> int:
+        """Discard failures (``discarded``) or make them due now (``pending``)."""
+        ids = list(ids)
+        values: dict[str, Any] = {"status": status}
+        if status == "pending":
+            values["next_attempt_at"] = now
+        with self.engine.begin() as connection:
+            done = connection.execute(
+                update(failures).where(failures.c.id.in_(ids)).values(**values)
+            )
+            return int(done.rowcount)
+
+    def awaiting_enrichment(self, adapter: str) -> list[tuple[str, datetime, int]]:
+        """(call id, deadline, attempts) of calls whose summary was pending when pushed."""
+        query = select(enrichment).where(enrichment.c.adapter == adapter)
+        with self.engine.connect() as connection:
+            return [(r.call_id, r.deadline_at, r.attempts) for r in connection.execute(query)]
+
+    # -- runs --------------------------------------------------------------------------
+
+    def start_run(self, adapter: str, trigger: str, now: datetime) -> int:
+        with self.engine.begin() as connection:
+            result = connection.execute(
+                insert(runs).values(
+                    adapter=adapter, trigger=trigger, status="running", started_at=now
+                )
+            )
+            key = result.inserted_primary_key
+            assert key is not None
+            return int(key[0])
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        now: datetime,
+        counts: dict[str, int],
+        requests: dict[str, int],
+        error: str | None = None,
+    ) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(runs)
+                .where(runs.c.id == run_id)
+                .values(
+                    status=status,
+                    ended_at=now,
+                    counts=json.dumps(counts),
+                    requests=json.dumps(requests),
+                    error=error,
+                )
+            )
+
+    def runs(self, *, adapter: str | None = None, limit: int = 20) -> list[Run]:
+        query = select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if adapter is not None:
+            query = query.where(runs.c.adapter == adapter)
+        with self.engine.connect() as connection:
+            return [
+                Run(
+                    **{
+                        **row._asdict(),
+                        "counts": json.loads(row.counts or "{}"),
+                        "requests": json.loads(row.requests or "{}"),
+                    }
+                )
+                for row in connection.execute(query)
+            ]
+
+    # -- leases ------------------------------------------------------------------------
+
+    def acquire_lease(
+        self, name: str, owner: str, *, now: datetime, ttl: timedelta
+    ) -> LeaseHolder | None:
+        """Take or renew the lease ``name``. None means it is ours; else who holds it.
+
+        A conditional UPDATE (ours, or expired) or else an INSERT that the primary
+        key makes unique: each atomic on SQLite and PostgreSQL alike, so two
+        processes (or hosts) can never both hold it.
+        """
+        expires = now + ttl
+        mine_or_expired = (leases.c.name == name) & (
+            (leases.c.owner == owner) | (leases.c.expires_at < now)
+        )
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(leases).where(mine_or_expired).values(owner=owner, expires_at=expires)
+            )
+            if taken.rowcount == 1:
+                return None
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(leases).values(name=name, owner=owner, expires_at=expires)
+                )
+            return None
+        except IntegrityError:
+            pass  # someone holds it (or took it between our two statements)
+        with self.engine.connect() as connection:
+            row = connection.execute(select(leases).where(leases.c.name == name)).first()
+        if row is None:  # released in between: try once more
+            return self.acquire_lease(name, owner, now=now, ttl=ttl)
+        return LeaseHolder(row.owner, row.expires_at)
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                leases.delete().where((leases.c.name == name) & (leases.c.owner == owner))
+            )
+
+
+def _failure(data: dict[str, Any]) -> Failure:
+    data["payload"] = json.loads(data["payload"]) if data["payload"] else None
+    return Failure(**data)
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the SQLite file with mode 0600 before SQLite does (with the umask's mode)."""
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
