@@ -195,10 +195,11 @@ def mappings_check(app: AppContext, adapter_name: str | None, mapping_path: Path
 def preview_command(
     app: AppContext, adapter_name: str, call_ids: tuple[str, ...], limit: int, as_json: bool
 ) -> None:
-    """Show what the adapter's mapping makes of real Revont calls, writing nothing.
+    """Show what the adapter's mapping makes of real Revont records, writing nothing.
 
-    For each call: the payload per CRM object, which fields were truncated, and
-    why a record would be skipped or fail. Reads Revont with the configured key.
+    The calls named with --call, or else the newest --limit calls and contacts.
+    For each: the payload per CRM object, which fields were truncated, and why a
+    record would be skipped or fail. Reads Revont with the configured key.
     """
     from connector.mapping_commands import preview
 

@@ -118,23 +118,30 @@ def preview(
                 )
         for record in records:
             results.append((record["id"], mapping.map_call(record)))
+        if not call_ids and mapping.objects_for("contacts"):
+            contacts = next(client.iter_contact_pages(limit=limit))
+            for contact in contacts.items:
+                results.append((contact.id, mapping.map_contact(contact.raw())))
         spent = client.stats.total
     if as_json:
         print(
             json.dumps(
-                [{"call_id": cid, "outcomes": [as_dict(o) for o in outs]} for cid, outs in results],
+                [
+                    {"record_id": cid, "outcomes": [as_dict(o) for o in outs]}
+                    for cid, outs in results
+                ],
                 indent=2,
                 ensure_ascii=False,
             )
         )
         return
-    table = Table("call", "object", "outcome", "payload / reason", title=f"{path.name}")
+    table = Table("record", "object", "outcome", "payload / reason", title=f"{path.name}")
     for call_id, outcomes in results:
         for outcome in outcomes:
             table.add_row(call_id, outcome.object, *summarise(outcome))
     console.print(table)
     console.print(
-        f"{len(results)} call(s) previewed with {spent} Revont request(s); nothing was written."
+        f"{len(results)} record(s) previewed with {spent} Revont request(s); nothing was written."
     )
 
 

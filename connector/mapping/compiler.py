@@ -16,7 +16,7 @@ malformed call fails alone.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +29,9 @@ from connector.mapping.paths import (
     ANY,
     BOOL,
     DETAIL_FIELDS,
+    LIST,
     NUMBER,
+    OBJECT,
     SOURCES,
     STR,
     PathError,
@@ -39,7 +41,7 @@ from connector.mapping.paths import (
 )
 from connector.mapping.spec import FieldSpec, MappingSpec, ObjectSpec, locate
 from connector.mapping.templates import (
-    TemplateProblem,
+    TemplateError,
     compile_condition,
     compile_template,
     fields_below,
@@ -126,7 +128,7 @@ class CompiledObject:
     external_id_field: str
     id_path: SourcePath
     conditions: list[tuple[str, Callable[[dict[str, Any]], bool]]]
-    links: list[tuple[str, SourcePath, str | None]]
+    links: list[tuple[str, SourcePath, tuple[Step, ...], str | None]]
     fields: list[CompiledField]
 
     def __post_init__(self) -> None:
@@ -139,9 +141,9 @@ class CompiledObject:
         for text, test in self.conditions:
             try:
                 holds = test(record)
-            except Exception as exc:  # a condition over odd data: skip, saying why
-                return SkippedRecord(
-                    self.name, self.source, source_id,
+            except Exception as exc:  # a condition over odd data: the record fails, saying why
+                return FailedRecord(
+                    self.name, self.source, source_id, None,
                     f"when {text!r} could not be evaluated ({type(exc).__name__}: {exc})",
                 )  # fmt: skip
             if not holds:
@@ -151,12 +153,16 @@ class CompiledObject:
         values: dict[str, Any] = {}
         truncated: list[str] = []
         for name, read, steps, default, required in self._plan:
+            cut = False
             try:
                 value = read(record)
                 for apply, handles_none in steps:
                     if value is None and not handles_none:
                         continue
                     value = apply(value)
+                    if type(value) is TruncatedStr:
+                        cut = True
+                        value = str(value)
             except Exception as exc:  # one bad value fails this record, not the run
                 return FailedRecord(
                     self.name, self.source, source_id, name,
@@ -171,18 +177,26 @@ class CompiledObject:
                             f"{name}: required, but the record has no value for it",
                         )  # fmt: skip
                     continue
-            if type(value) is TruncatedStr:
+            if cut:
                 truncated.append(name)
-                value = str(value)
             values[name] = value
-        links = tuple(
-            Link(to, value, crm_field)
-            for to, path, crm_field in self.links
-            if (value := path.get(record)) is not None
-        )
+        links = []
+        for to, path, steps, crm_field in self.links:
+            value = path.get(record)
+            try:
+                for apply, _ in steps:
+                    if value is not None:
+                        value = apply(value)
+            except Exception as exc:
+                return FailedRecord(
+                    self.name, self.source, source_id, None,
+                    f"link to {to} by {path.text}: {type(exc).__name__}: {exc}",
+                )  # fmt: skip
+            if isinstance(value, str | int) and value != "":
+                links.append(Link(to, value, crm_field))
         return MappedRecord(
             self.name, self.crm_object, self.source, source_id, self.external_id_field,
-            source_id, values, links, tuple(truncated),
+            source_id, values, tuple(links), tuple(truncated),
         )  # fmt: skip
 
 
@@ -209,18 +223,39 @@ class Mapping:
         )
 
     def map_contact(self, contact: dict[str, Any]) -> list[Outcome]:
-        return [obj.apply(contact) for obj in self.objects_for("contacts")]
+        return [_apply(obj, contact) for obj in self.objects_for("contacts")]
 
     def map_call(self, call: dict[str, Any]) -> list[Outcome]:
-        """The call's own objects, then one outcome per action item per action-item object."""
-        outcomes = [obj.apply(call) for obj in self.objects_for("calls")]
+        """The call's own objects, then one outcome per action item per action-item object.
+
+        Never raises for a malformed call: each object reports its own failure.
+        """
+        outcomes = [_apply(obj, call) for obj in self.objects_for("calls")]
         item_objects = self.objects_for("action_items")
-        if item_objects:
-            for item in call.get("action_items") or ():
-                if isinstance(item, dict):
-                    record = {**item, "call": call}
-                    outcomes.extend(obj.apply(record) for obj in item_objects)
+        items = call.get("action_items") if isinstance(call, dict) else None
+        if item_objects and items is not None:
+            if not isinstance(items, list):
+                return outcomes + [
+                    FailedRecord(obj.name, obj.source, None, None,
+                                 f"action_items is {type(items).__name__}, not a list")
+                    for obj in item_objects
+                ]  # fmt: skip
+            for item in items:
+                record = {**item, "call": call} if isinstance(item, dict) else item
+                outcomes.extend(_apply(obj, record) for obj in item_objects)
         return outcomes
+
+
+def _apply(obj: CompiledObject, record: Any) -> Outcome:
+    if not isinstance(record, dict):
+        return FailedRecord(obj.name, obj.source, None, None,
+                            f"the record is {type(record).__name__}, not an object")  # fmt: skip
+    try:
+        return obj.apply(record)
+    except Exception as exc:  # a bug or a value no check foresaw: still only this record
+        source_id = record.get("id")
+        return FailedRecord(obj.name, obj.source, str(source_id) if source_id else None, None,
+                            f"{type(exc).__name__}: {exc}")  # fmt: skip
 
 
 def load_mapping(
@@ -251,17 +286,27 @@ def load_mapping(
         spec = MappingSpec.model_validate(raw)
     except ValidationError as exc:
         raise MappingError(str(path), _shape_problems(exc, text)) from None
-    compiler = _Compiler(spec, text, {**spec.maps, **(maps or {})}, transforms)
+    merged = {name: dict(table) for name, table in spec.maps.items()}
+    for name, table in (maps or {}).items():
+        merged.setdefault(name, {}).update(table)  # per key: the file's default stays
+    compiler = _Compiler(spec, text, merged, transforms)
     objects = {name: compiler.compile_object(name, obj) for name, obj in spec.objects.items()}
     if compiler.problems:
         raise MappingError(str(path), compiler.problems)
     return Mapping(path, objects, compiler.options, reads=compiler.reads())
 
 
+def _union_tag(part: str) -> bool:
+    """pydantic's names for the members of a union in an error location (``str``, ``int``...)."""
+    return part in {"str", "int", "float", "bool", "none"} or part.startswith(
+        ("function-", "dict[", "list[")
+    )
+
+
 def _shape_problems(exc: ValidationError, text: str) -> list[ConfigProblem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = [str(p) for p in err["loc"] if not str(p).startswith(("str", "function-"))]
+        loc = [str(p) for p in err["loc"] if not _union_tag(str(p))]
         message = str(err["msg"]).removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = "unknown key"
@@ -322,20 +367,21 @@ class _Compiler:
         for i, text in enumerate(obj.when):
             try:
                 test, names, tree = compile_condition(self.env, text, allowed)
-            except TemplateProblem as exc:
+            except TemplateError as exc:
                 self.problem([*loc, "when", str(i)], f"{text!r} {exc}")
                 continue
             self._note_reads(obj.source, names, tree)
             conditions.append((text, test))
         links = []
         for i, link in enumerate(obj.links):
-            path = self.path(link.by, obj.source, [*loc, "links", str(i), "by"])
-            if path is not None:
-                links.append((link.to, path, link.field))
+            link_loc = [*loc, "links", str(i)]
+            path = self.path(link.by, obj.source, [*link_loc, "by"])
+            chain = self.chain(link.transforms, path.type, link_loc, link.by) if path else None
+            if path is not None and chain is not None:
+                links.append((link.to, path, chain[0], link.field))
         fields = []
         for field_name, raw in obj.fields.items():
-            field_spec = FieldSpec(path=raw) if isinstance(raw, str) else raw
-            compiled = self.compile_field(field_name, field_spec, obj.source,
+            compiled = self.compile_field(field_name, raw, obj.source,
                                           [*loc, "fields", field_name])  # fmt: skip
             if compiled is not None:
                 fields.append(compiled)
@@ -355,6 +401,52 @@ class _Compiler:
             self._reads.setdefault("calls", set()).add(str(path.steps[1]))
         return path
 
+    def chain(
+        self,
+        entries: list[str | dict[str, Any]],
+        kind: str,
+        loc: list[str],
+        origin: str,
+        possible: frozenset[Any] | None = None,
+        max_length: int | None = None,
+    ) -> tuple[tuple[Step, ...], str, frozenset[Any] | None, int | None] | None:
+        """Check and build a transform chain; also track what it can produce
+        (possible values, longest length) for checks against the CRM's fields."""
+        steps: list[Step] = []
+        for i, entry in enumerate(entries):
+            tname, arg = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
+            tloc = [*loc, "transforms", str(i)]
+            transform = self.transforms.get(tname)
+            if transform is None:
+                known = ", ".join(sorted(self.transforms))
+                self.problem(tloc, f"unknown transform {tname!r} (known: {known})")
+                return None
+            if not accepts(transform, kind):
+                after = f" after {i} transform(s)" if i else ""
+                self.problem(
+                    tloc,
+                    f"{tname} takes {' or '.join(transform.accepts)}, but gets {kind} "
+                    f"(from {origin}{after})",
+                )
+                return None
+            try:
+                apply = transform.build(arg, self.options)
+            except (TransformConfigError, ValueError) as exc:
+                self.problem(tloc, f"{tname}: {exc}")
+                return None
+            steps.append((apply, transform.handles_none))
+            kind = transform.returns
+            if tname == "map":
+                table = self.options.maps.get(arg) if isinstance(arg, str) else arg
+                values = [v for k, v in (table or {}).items()]
+                possible = _hashable(values)
+                max_length = max((len(str(v)) for v in values), default=0)
+            elif tname == "truncate":
+                possible, max_length = None, getattr(apply, "max_length", None)
+            else:
+                possible, max_length = None, None
+        return tuple(steps), kind, possible, max_length
+
     def compile_field(
         self, name: str, spec: FieldSpec, source: str, loc: list[str]
     ) -> CompiledField | None:
@@ -369,52 +461,31 @@ class _Compiler:
         elif spec.template is not None:
             try:
                 render, names, tree = compile_template(self.env, spec.template, root_names(source))
-            except TemplateProblem as exc:
+            except TemplateError as exc:
                 self.problem([*loc, "template"], str(exc))
                 return None
             self._note_reads(source, names, tree)
-            read = _template_reader(render, "extra" in names)
+            read = _template_reader(render)
             kind, source_kind = STR, "template"
         else:
             constant = spec.value
             read = lambda record: constant  # noqa: E731
             kind, source_kind = _kind_of(constant), "value"
-            possible = frozenset([constant])
+            possible = _hashable([constant])
             max_length = len(str(constant))
-        steps: list[Step] = []
-        for i, entry in enumerate(spec.transforms):
-            tname, arg = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
-            tloc = [*loc, "transforms", str(i)]
-            transform = self.transforms.get(tname)
-            if transform is None:
-                known = ", ".join(sorted(self.transforms))
-                self.problem(tloc, f"unknown transform {tname!r} (known: {known})")
-                return None
-            if not accepts(transform, kind):
-                self.problem(
-                    tloc,
-                    f"{tname} takes {' or '.join(transform.accepts)}, but gets {kind} "
-                    f"(from {spec.path or spec.template or repr(spec.value)!s}"
-                    f"{' after ' + str(i) + ' transform(s)' if i else ''})",
-                )
-                return None
-            try:
-                apply = transform.build(arg, self.options)
-            except (TransformConfigError, ValueError) as exc:
-                self.problem(tloc, f"{tname}: {exc}")
-                return None
-            steps.append((apply, transform.handles_none))
-            kind = transform.returns
-            # What the chain can produce so far, for checks against the CRM's fields.
-            if tname == "map":
-                table = self.options.maps.get(arg) if isinstance(arg, str) else arg
-                values = {v for k, v in (table or {}).items()}
-                possible = frozenset(values)
-                max_length = max((len(str(v)) for v in values), default=0)
-            elif tname == "truncate":
-                possible, max_length = None, getattr(apply, "max_length", None)
-            else:
-                possible, max_length = None, None
+        origin = spec.path or spec.template or repr(spec.value)
+        chain = self.chain(spec.transforms, kind, loc, origin, possible, max_length)
+        if chain is None:
+            return None
+        steps, kind, possible, max_length = chain
+        if kind in (OBJECT, LIST):
+            self.problem(
+                loc,
+                f"{origin} is {'an object' if kind == OBJECT else 'a list'}; a CRM field "
+                "takes a value: pick a field of it (summary.text) or render it "
+                "(transcript_text, action_items_text, join, a template)",
+            )
+            return None
         if spec.default is not None:
             possible = None if possible is None else possible | {spec.default}
             if max_length is not None:
@@ -425,12 +496,21 @@ class _Compiler:
         )  # fmt: skip
 
 
-def _template_reader(
-    render: Callable[[dict[str, Any]], str], with_extra: bool
-) -> Callable[[dict[str, Any]], Any]:
-    if with_extra:
-        return lambda record: render({**record, "extra": record})
-    return render
+def _hashable(values: Iterable[Any]) -> frozenset[Any] | None:
+    try:
+        return frozenset(values)
+    except TypeError:  # a map to lists or tables: nothing to compare with a picklist
+        return None
+
+
+def _template_reader(render: Callable[[dict[str, Any]], str]) -> Callable[[dict[str, Any]], Any]:
+    """A template's text, or None when it renders to nothing but white space."""
+
+    def read(record: dict[str, Any]) -> str | None:
+        text = render(record)
+        return text if text and not text.isspace() else None
+
+    return read
 
 
 def _kind_of(value: Any) -> str:

@@ -33,7 +33,7 @@ def check_against_crm(mapping: Mapping, crm: CrmFields) -> list[CrmProblem]:
                                        f"the CRM has no object {obj.crm_object!r}"))  # fmt: skip
             continue
         written = {f.name for f in obj.fields} | {obj.external_id_field}
-        written |= {field for _, _, field in obj.links if field}
+        written |= {field for _, _, _, field in obj.links if field}
         if obj.external_id_field not in fields:
             problems.append(CrmProblem(
                 obj.name, obj.external_id_field, "unknown_field",

@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import re
 from typing import Any, Literal, Self
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 SOURCE_NAMES = ("contacts", "calls", "action_items")
 
@@ -48,6 +49,16 @@ class OptionsSpec(_Strict):
     timezone: str = "UTC"
     name_placeholder: str = "Unknown"
     truncation_marker: str = "…"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use a name like 'Europe/Berlin')"
+                             ) from None  # fmt: skip
+        return value
 
 
 class FieldSpec(_Strict):
@@ -79,10 +90,16 @@ class FieldSpec(_Strict):
 
 
 class LinkSpec(_Strict):
-    """This record points at a record of another object of the mapping."""
+    """This record points at a record of another object of the mapping.
+
+    ``by`` is a path to the value that identifies the target: for a contact its
+    email, for a call or action item its Revont id. ``transforms`` normalise it
+    the way the target's own field is normalised (e.g. ``["email"]``).
+    """
 
     to: str
     by: str
+    transforms: list[str | dict[str, Any]] = Field(default_factory=list)
     #: The CRM field that holds the link (e.g. WhoId), if the CRM links by field.
     field: str | None = None
 
@@ -94,7 +111,15 @@ class ObjectSpec(_Strict):
     id: str = "id"
     when: list[str] = Field(default_factory=list)
     links: list[LinkSpec] = Field(default_factory=list)
-    fields: dict[str, str | FieldSpec]
+    fields: dict[str, FieldSpec]
+
+    @field_validator("fields", mode="before")
+    @classmethod
+    def _path_shorthand(cls, value: Any) -> Any:
+        """``field = "a.b"`` is short for ``field = { path = "a.b" }``."""
+        if isinstance(value, dict):
+            return {k: {"path": v} if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
 
 class MappingSpec(_Strict):
@@ -127,25 +152,32 @@ def locate(text: str, key_path: list[str]) -> int | None:
     """The 1-based line of ``key_path`` in the TOML ``text``, or of its nearest table.
 
     Best effort: tables (``[objects.call.fields]``) and ``key =`` lines are
-    found; a key inside an inline table is reported at the line of its parent.
+    found, lines inside multi-line strings are not mistaken for either, and a
+    key inside an inline table is reported at the line of its parent.
     """
-    lines = text.splitlines()
     best: tuple[int, int] | None = None  # (matched depth, line)
     current: list[str] = []
-    for number, line in enumerate(lines, start=1):
+    in_string: str | None = None  # the quotes of the multi-line string we are in
+    for number, line in enumerate(text.splitlines(), start=1):
+        if in_string is not None:
+            if line.count(in_string) % 2 == 1:
+                in_string = None
+            continue
         header = _HEADER.match(line)
+        key = None if header else _KEY.match(line)
         if header:
             current = _split_header(header.group(1))
-            depth = _common(current, key_path)
-            if depth == len(current) and (best is None or depth > best[0]):
-                best = (depth, number)
-            continue
-        key = _KEY.match(line)
-        if key:
+            full = current
+        elif key:
             full = [*current, *key.group(2).split(".")]
+        if header or key:
             depth = _common(full, key_path)
             if depth == len(full) and (best is None or depth > best[0]):
                 best = (depth, number)
+        for quote in ('"""', "'''"):
+            if line.count(quote) % 2 == 1:
+                in_string = quote
+                break
     return best[1] if best else None
 
 

@@ -1,38 +1,80 @@
-"""Jinja2 templates and ``when`` conditions, sandboxed and checked at load.
+"""Jinja2 templates and ``when`` conditions: sandboxed, side-effect free, checked at load.
 
-Templates render with Jinja2's :class:`~jinja2.sandbox.SandboxedEnvironment`.
-Before that, each template's syntax tree is searched for attributes or keys
-that reach for Python internals (anything starting with ``_``, such as
-``__class__`` or ``__globals__``); such a template is refused when the mapping
-loads, with the offending name. The sandbox remains as a second line at
-render time.
+Templates render in a :class:`MappingSandbox`: Jinja2's immutable sandbox (no
+method may change the record), with no globals (no ``range``, ``cycler``,
+``namespace``...), with ``**`` and ``*`` capped so a mapping cannot hang or
+exhaust the process, and with every attempt to reach an unsafe attribute at
+render time raising :class:`~jinja2.exceptions.SecurityError` (so the record
+fails with that reason instead of rendering something empty).
 
-The record's fields are the template's variables (``{{ summary.text }}``);
-unknown names are refused at load. Missing values render as nothing and are
-falsy, so ``{{ summary.text or 'Summary pending.' }}`` works on a call whose
-summary is null. The transforms are available as filters where Jinja has no
-built-in filter of that name (``{{ created_at | epoch_ms }}``).
+Before that, at load, each template's syntax tree is searched: attributes,
+constant keys, the ``attr`` filter and ``attribute=`` arguments that name
+anything starting with ``_`` (``__class__``, ``__globals__``), and the special
+name ``self``, are refused with the offending name. Names other than the
+record's fields are refused too.
+
+The record's fields are the variables (``{{ summary.text }}``). Missing values
+(None, or a field of a null object) render as nothing and are falsy, so
+``{{ summary.text or 'pending' }}`` works on a call whose summary is null.
+Transforms are available as filters where Jinja has no built-in filter of
+that name (``{{ created_at | epoch_ms }}``); Jinja's own ``truncate``,
+``lower``, ``upper``, ``map`` and ``join`` keep their Jinja meaning there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import operator
+from collections.abc import Callable, Iterable, Sized
 from typing import Any
 
-from jinja2 import ChainableUndefined, TemplateSyntaxError, Undefined, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import (
+    ChainableUndefined,
+    TemplateAssertionError,
+    TemplateSyntaxError,
+    Undefined,
+    meta,
+    nodes,
+)
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from connector.mapping.transforms import MappingOptions, Transform
 
+#: The biggest text or list a template may build with ``*``, and the biggest exponent.
+MAX_REPEAT = 100_000
+MAX_EXPONENT = 100
 
-class TemplateProblem(ValueError):
+
+class TemplateError(ValueError):
     """A template or condition that must not load: syntax, unknown name, or an escape."""
 
 
-def make_environment(
-    transforms: dict[str, Transform], options: MappingOptions
-) -> SandboxedEnvironment:
-    env = SandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
+class MappingSandbox(ImmutableSandboxedEnvironment):
+    """The sandbox mappings render in (see the module docstring)."""
+
+    intercepted_binops = frozenset({"**", "*"})
+
+    def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
+        if operator_ == "**":
+            if isinstance(right, int | float) and abs(right) > MAX_EXPONENT:
+                raise SecurityError(f"exponent {right} is over the limit of {MAX_EXPONENT}")
+            return operator.pow(left, right)
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, Sized) and isinstance(count, int) and len(seq) * count > MAX_REPEAT:
+                raise SecurityError(f"repeating to {len(seq) * count} items is over the limit")
+        return operator.mul(left, right)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        raise SecurityError(f"access to {attribute!r} of a {type(obj).__name__} is not allowed")
+
+
+def make_environment(transforms: dict[str, Transform], options: MappingOptions) -> MappingSandbox:
+    env = MappingSandbox(
+        undefined=ChainableUndefined,
+        autoescape=False,
+        finalize=lambda value: "" if value is None else value,
+    )
+    env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
     for name, spec in transforms.items():
         if name in env.filters:
             continue  # Jinja's own filters keep their meaning in templates
@@ -46,11 +88,53 @@ def make_environment(
 
 def _none_safe(apply: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def filter_(value: Any) -> Any:
-        if value is None or isinstance(value, ChainableUndefined):
+        if value is None or isinstance(value, Undefined):
             return None
         return apply(value)
 
     return filter_
+
+
+def _private(name: object) -> bool:
+    return isinstance(name, str) and name.startswith("_")
+
+
+def check_tree(tree: nodes.Template, allowed_names: Iterable[str]) -> set[str]:
+    """Refuse escapes and unknown names; return the record fields the template reads."""
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name)):
+        name: object = None
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node, nodes.Getitem):
+            name = getattr(node.arg, "value", None)
+        elif isinstance(node, nodes.Filter):
+            if node.name == "attr":
+                arg = node.args[0] if node.args else None
+                if not isinstance(arg, nodes.Const) or _private(arg.value):
+                    raise TemplateError(
+                        "the attr filter may only name a field, as a constant not starting with _"
+                    )
+            for kwarg in node.kwargs:
+                if kwarg.key == "attribute" and (
+                    not isinstance(kwarg.value, nodes.Const) or _private(kwarg.value.value)
+                ):
+                    raise TemplateError("attribute= may only name a field, as a constant")
+            continue
+        elif isinstance(node, nodes.Name) and node.name == "self":
+            raise TemplateError("'self' reaches into the template's internals")
+        if _private(name):
+            raise TemplateError(
+                f"reaches for the Python internal {name!r}; templates may only read the "
+                "record's fields"
+            )
+    names = meta.find_undeclared_variables(tree)
+    unknown = names - set(allowed_names)
+    if unknown:
+        raise TemplateError(
+            f"uses unknown name(s) {', '.join(sorted(unknown))} "
+            f"(the record's fields are: {', '.join(sorted(allowed_names))})"
+        )
+    return names
 
 
 def fields_below(tree: nodes.Template, name: str) -> set[str] | None:
@@ -69,68 +153,62 @@ def fields_below(tree: nodes.Template, name: str) -> set[str] | None:
     return attrs
 
 
-def check_tree(tree: nodes.Template, allowed_names: Iterable[str]) -> set[str]:
-    """Refuse escapes and unknown names; return the record fields the template reads."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getattr):
-            name: object = node.attr
-        else:
-            assert isinstance(node, nodes.Getitem)
-            name = getattr(node.arg, "value", None)
-        if isinstance(name, str) and name.startswith("_"):
-            raise TemplateProblem(
-                f"reaches for the Python internal {name!r}; templates may only read the "
-                "record's fields"
-            )
-    names = meta.find_undeclared_variables(tree)
-    unknown = names - set(allowed_names)
-    if unknown:
-        raise TemplateProblem(
-            f"uses unknown name(s) {', '.join(sorted(unknown))} "
-            f"(the record's fields are: {', '.join(sorted(allowed_names))})"
+def _compile(env: MappingSandbox, source: str, what: str, allowed: Iterable[str]) -> Any:
+    try:
+        tree = env.parse(source)
+        names = check_tree(tree, allowed)
+        template = env.from_string(tree)
+    except TemplateAssertionError as exc:  # e.g. an unknown filter or test
+        raise TemplateError(f"{what}: {exc.message} (line {exc.lineno} of the {what})") from None
+    except TemplateSyntaxError as exc:
+        raise TemplateError(
+            f"{what} syntax error: {exc.message} (line {exc.lineno} of the {what})"
+        ) from None
+    return template, names, tree
+
+
+def _context_maker(template: Any, with_extra: bool) -> Callable[[dict[str, Any]], Any]:
+    # Template.render copies the globals through a ChainMap on every call; building the
+    # context from one dict is several times faster and renders the same.
+    globals_ = dict(template.globals)
+    if with_extra:
+        return lambda record: template.new_context(
+            {**globals_, **record, "extra": record}, shared=True
         )
-    return names
+    return lambda record: template.new_context({**globals_, **record}, shared=True)
 
 
 def compile_template(
-    env: SandboxedEnvironment, text: str, allowed_names: Iterable[str]
+    env: MappingSandbox, text: str, allowed_names: Iterable[str]
 ) -> tuple[Callable[[dict[str, Any]], str], set[str], nodes.Template]:
     """A render function ``record -> text``, the fields it reads, and its syntax tree."""
-    try:
-        tree = env.parse(text)
-    except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"template syntax error: {exc.message} (line {exc.lineno})") from None
-    names = check_tree(tree, allowed_names)
-    template = env.from_string(tree)
-    # Template.render copies the globals through a ChainMap on every call; building the
-    # context from one merged dict is several times faster and renders the same.
-    globals_ = dict(template.globals)
+    template, names, tree = _compile(env, text, "template", allowed_names)
+    context = _context_maker(template, "extra" in names)
     root = template.root_render_func
 
     def render(record: dict[str, Any]) -> str:
-        return "".join(root(template.new_context({**globals_, **record}, shared=True)))
+        return "".join(root(context(record)))
 
     return render, names, tree
 
 
 def compile_condition(
-    env: SandboxedEnvironment, text: str, allowed_names: Iterable[str]
+    env: MappingSandbox, text: str, allowed_names: Iterable[str]
 ) -> tuple[Callable[[dict[str, Any]], bool], set[str], nodes.Template]:
     """A ``when`` condition: a Jinja expression such as ``duration_seconds >= 30``."""
-    try:
-        tree = env.parse("{{ (" + text + ") }}")
-    except TemplateSyntaxError as exc:
-        raise TemplateProblem(f"condition syntax error: {exc.message}") from None
-    names = check_tree(tree, allowed_names)
-    template = env.from_string("{% set result = (" + text + ") %}")
-    globals_ = dict(template.globals)
+    if "%}" in text or "}}" in text:
+        raise TemplateError("a condition is an expression, without {{ }} or {% %}")
+    template, names, tree = _compile(
+        env, "{% set result = (" + text + "\n) %}", "condition", allowed_names
+    )
+    context = _context_maker(template, "extra" in names)
     root = template.root_render_func
 
     def test(record: dict[str, Any]) -> bool:
-        context = template.new_context({**globals_, **record}, shared=True)
-        for _ in root(context):
+        ctx = context(record)
+        for _ in root(ctx):
             pass
-        result = context.vars.get("result")
+        result = ctx.vars.get("result")
         return bool(result) and not isinstance(result, Undefined)
 
     return test, names, tree

@@ -34,6 +34,7 @@ transcript_text     ``timestamps`` (opt) transcript segments -> "Speaker: text" 
 action_items_text   -                    action items -> "- [x] text (due YYYY-MM-DD)"
 join                separator            list -> text
 to_string           -                    any value -> text
+to_int              -                    number -> nearest whole number
 =================== ==================== ==============================================
 """
 
@@ -127,6 +128,12 @@ class TruncatedStr(str):
     __slots__ = ()
 
 
+def no_argument(name: str, arg: Any) -> None:
+    """Refuse an argument to a transform that takes none (it would be silently ignored)."""
+    if arg is not None:
+        raise TransformConfigError(f'{name} takes no argument; write it as "{name}"')
+
+
 # -- time ------------------------------------------------------------------------------
 
 
@@ -166,6 +173,7 @@ def _is_date_only(value: Any) -> bool:
 def _epoch_ms(arg: Any, options: MappingOptions) -> Apply:
     """ISO time -> milliseconds since the epoch. A date alone is midnight in the mapping's
     time zone."""
+    no_argument("epoch_ms", arg)
     zone = _zone(None, options)
 
     def apply(value: Any) -> int:
@@ -194,12 +202,19 @@ def _date(arg: Any, options: MappingOptions) -> Apply:
 def _to_timezone(arg: Any, options: MappingOptions) -> Apply:
     """ISO time -> the same instant as ISO time in the zone (argument, or the mapping's)."""
     zone = _zone(arg, options)
-    return lambda value: parse_moment(value).astimezone(zone).isoformat()
+
+    def apply(value: Any) -> str:
+        if _is_date_only(value):
+            raise TransformError(f"{value!r} is a date without a time; it has no time zone")
+        return parse_moment(value).astimezone(zone).isoformat()
+
+    return apply
 
 
 @transform("seconds_to_ms", accepts=(NUMBER,), returns=NUMBER)
 def _seconds_to_ms(arg: Any, options: MappingOptions) -> Apply:
     """Seconds -> integer milliseconds (HubSpot's hs_call_duration)."""
+    no_argument("seconds_to_ms", arg)
 
     def apply(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -216,12 +231,17 @@ _GRAPHEME = regex.compile(r"\X")
 _SENTENCE_END = regex.compile(r"[.!?\u2026\u3002\uff01\uff1f](?=\s|$)")
 
 
+# Breakable white space: not the no-break spaces (U+00A0, U+2007, U+202F).
+_BREAK = regex.compile(r"[^\S\u00a0\u2007\u202f]")
+
+
 def truncate_text(text: str, limit: int, *, at: str = "word", marker: str = "…") -> str:
     """At most ``limit`` characters (the marker included), never splitting a grapheme.
 
-    ``at`` picks the cut: ``char`` (any grapheme boundary), ``word`` (last
-    whitespace before the limit) or ``sentence`` (last sentence end); when no
-    such boundary exists in the allowed text it falls back to the finer one.
+    ``at`` picks the cut: ``char`` (any grapheme boundary), ``word`` (the last
+    breakable space at or before the room left for the marker) or ``sentence``
+    (the last sentence end); a sentence cut that would keep less than half the
+    room falls back to a word cut, and a word cut without any space to a char cut.
     """
     if len(text) <= limit:
         return text
@@ -230,21 +250,21 @@ def truncate_text(text: str, limit: int, *, at: str = "word", marker: str = "…
         return marker[:limit] if len(marker) <= limit else ""
     # Whole graphemes only: cut at the last grapheme boundary within `room`.
     cut = 0
-    for match in _GRAPHEME.finditer(text):
+    for match in _GRAPHEME.finditer(text, 0, room + 8):
         if match.end() > room:
             break
         cut = match.end()
-    head = text[:cut]
     if at == "sentence":
-        ends = [m.end() for m in _SENTENCE_END.finditer(head)]
-        if ends:
-            return head[: ends[-1]] + marker
+        # Look in the original text, so "3.14" is not mistaken for an end at "3.".
+        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, cut + 1) if m.end() <= cut]
+        if ends and ends[-1] * 2 >= room:
+            return text[: ends[-1]] + marker
         at = "word"
     if at == "word":
-        space = max(head.rfind(" "), head.rfind("\n"), head.rfind("\t"))
-        if space > 0:
-            return head[:space].rstrip() + marker
-    return head + marker
+        spaces = [m.start() for m in _BREAK.finditer(text, 0, cut + 1)]
+        if spaces and spaces[-1] > 0:
+            return text[: spaces[-1]].rstrip() + marker
+    return text[:cut] + marker
 
 
 @transform("truncate", accepts=(STR,), returns=STR)
@@ -253,7 +273,8 @@ def _truncate(arg: Any, options: MappingOptions) -> Apply:
     ``{ truncate = { max = 255, at = "sentence", marker = " [...]" } }``."""
     if isinstance(arg, int) and not isinstance(arg, bool):
         arg = {"max": arg}
-    if not isinstance(arg, dict) or not isinstance(arg.get("max"), int) or arg["max"] < 1:
+    limit = arg.get("max") if isinstance(arg, dict) else None
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
         raise TransformConfigError("truncate needs a maximum: { truncate = 255 }")
     unknown = set(arg) - {"max", "at", "marker"}
     if unknown:
@@ -274,22 +295,27 @@ def _truncate(arg: Any, options: MappingOptions) -> Apply:
     return apply
 
 
-def _text(func: Callable[[str], str]) -> Callable[[Any, MappingOptions], Apply]:
+def _text(name: str, func: Callable[[str], str]) -> Callable[[Any, MappingOptions], Apply]:
     def build(arg: Any, options: MappingOptions) -> Apply:
+        no_argument(name, arg)
         return lambda value: func(value if isinstance(value, str) else str(value))
 
     return build
 
 
-_html_escape = Transform("html_escape", _text(html.escape), (STR,), STR,
+_html_escape = Transform("html_escape", _text("html_escape", html.escape), (STR,), STR,
                          doc="Escape <, >, & and quotes for rich-text fields.")  # fmt: skip
-_strip = Transform("strip", _text(str.strip), (STR,), STR, doc="Trim white space.")
-_lower = Transform("lower", _text(str.lower), (STR,), STR, doc="Lower case.")
-_upper = Transform("upper", _text(str.upper), (STR,), STR, doc="Upper case.")
+_strip = Transform("strip", _text("strip", str.strip), (STR,), STR, doc="Trim white space.")
+_lower = Transform("lower", _text("lower", str.lower), (STR,), STR, doc="Lower case.")
+_upper = Transform("upper", _text("upper", str.upper), (STR,), STR, doc="Upper case.")
 
 
 def split_name(full: str | None) -> tuple[str, str]:
-    """("Ana María", "López") from "Ana María López"; ("", "Cher") from "Cher"."""
+    """("Ana María", "López") from "Ana María López"; ("", "Cher") from "Cher".
+
+    The last word is taken as the last name: right for most Western names, not
+    for names written family name first; map such names with a template.
+    """
     parts = unicodedata.normalize("NFC", full or "").split()
     if not parts:
         return "", ""
@@ -304,9 +330,11 @@ def _name_part(index: int) -> Callable[[Any, MappingOptions], Apply]:
         if not isinstance(placeholder, str):
             raise TransformConfigError("the name placeholder is text")
 
-        def apply(value: Any) -> str:
-            part = split_name(value if isinstance(value, str) else None)[index]
-            return part or placeholder
+        def apply(value: Any) -> str | None:
+            first, last = split_name(value if isinstance(value, str) else None)
+            if not first and not last:
+                return placeholder  # no name at all
+            return (first, last)[index] or None  # "Cher": no first name, not a placeholder
 
         return apply
 
@@ -314,9 +342,9 @@ def _name_part(index: int) -> Callable[[Any, MappingOptions], Apply]:
 
 
 _first_name = Transform("first_name", _name_part(0), (STR,), STR, handles_none=True,
-                        doc="All but the last word of a full name, or a placeholder.")  # fmt: skip
+                        doc="All but the last word of a full name (none if one word).")  # fmt: skip
 _last_name = Transform("last_name", _name_part(1), (STR,), STR, handles_none=True,
-                       doc="The last word of a full name; placeholder if none.")  # fmt: skip
+                       doc="The last word of a full name; placeholder if no name.")  # fmt: skip
 
 
 @transform("map", handles_none=True)
@@ -338,7 +366,11 @@ def _map(arg: Any, options: MappingOptions) -> Apply:
     return lambda value: lookup.get(str(value), fallback) if value is not None else fallback
 
 
-_EMAIL = regex.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A practical address: a dot-atom or quoted local part, and a domain of letter/digit labels.
+_EMAIL = regex.compile(
+    r"""^(?:"[^"\r\n]+"|[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*)"""
+    r"@(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]*[\p{L}\p{N}])?\.)+\p{L}{2,}$"
+)
 
 
 @transform("email", accepts=(STR,), returns=STR)
@@ -364,6 +396,8 @@ def _email(arg: Any, options: MappingOptions) -> Apply:
 def _transcript_text(arg: Any, options: MappingOptions) -> Apply:
     """Transcript segments -> one "Speaker: text" line each;
     ``{ transcript_text = "timestamps" }`` prefixes [mm:ss]."""
+    if arg not in (None, "timestamps"):
+        raise TransformConfigError('transcript_text takes nothing or "timestamps"')
     stamps = arg == "timestamps"
 
     def apply(value: Any) -> str:
@@ -384,6 +418,7 @@ def _transcript_text(arg: Any, options: MappingOptions) -> Apply:
 @transform("action_items_text", accepts=(LIST,), returns=STR)
 def _action_items_text(arg: Any, options: MappingOptions) -> Apply:
     """Action items -> "- [x] text (due YYYY-MM-DD)" lines, open ones with "[ ]"."""
+    no_argument("action_items_text", arg)
 
     def apply(value: Any) -> str:
         lines = []
@@ -412,6 +447,7 @@ def _join(arg: Any, options: MappingOptions) -> Apply:
 @transform("to_string", returns=STR)
 def _to_string(arg: Any, options: MappingOptions) -> Apply:
     """Any value -> text (numbers without a trailing .0)."""
+    no_argument("to_string", arg)
 
     def apply(value: Any) -> str:
         if isinstance(value, float) and value.is_integer():
@@ -421,12 +457,26 @@ def _to_string(arg: Any, options: MappingOptions) -> Apply:
     return apply
 
 
+@transform("to_int", accepts=(NUMBER,), returns=NUMBER)
+def _to_int(arg: Any, options: MappingOptions) -> Apply:
+    """A number -> the nearest whole number (integer CRM fields such as
+    CallDurationInSeconds)."""
+    no_argument("to_int", arg)
+
+    def apply(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise TransformError(f"{value!r} is not a number")
+        return round(value)
+
+    return apply
+
+
 BUILTINS: dict[str, Transform] = {
     t.name: t
     for t in (
         _epoch_ms, _date, _to_timezone, _seconds_to_ms, _truncate, _html_escape, _strip,
         _lower, _upper, _first_name, _last_name, _map, _email, _transcript_text,
-        _action_items_text, _join, _to_string,
+        _action_items_text, _join, _to_string, _to_int,
     )
 }  # fmt: skip
 

@@ -97,8 +97,9 @@ def test_skips_say_why_and_failures_stay_alone(tmp_path):
     assert isinstance(call, FailedRecord) and call.field == "title"
     assert "not an email" in call.reason
     assert isinstance(other, SkippedRecord) and "duration_seconds >= 30" in other.reason
+    # A condition that cannot be evaluated fails the record (to be retried and reported).
     _, other = mapping.map_call(a_call(prospect_email="a@b.co", duration_seconds=None))
-    assert isinstance(other, SkippedRecord) and "could not be evaluated" in other.reason
+    assert isinstance(other, FailedRecord) and "could not be evaluated" in other.reason
 
 
 def test_defaults_required_constants_truncation_and_extra(tmp_path):

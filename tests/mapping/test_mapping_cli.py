@@ -86,11 +86,11 @@ def test_preview_real_calls_as_table_and_json(make_sandbox, tmp_path):
                  short["id"], "--json", env=env)
     assert result.exit_code == 0, result.output
     [entry] = json.loads(result.output)
-    assert entry["call_id"] == short["id"]
+    assert entry["record_id"] == short["id"]
     call = next(o for o in entry["outcomes"] if o["object"] == "call")
     assert call["status"] == "skipped" and "duration_seconds" in call["reason"]
-    # Previewing writes nothing and reads only calls.
-    assert sandbox.requests.count("GET /contacts") == 0
+    # Previewing writes nothing; contacts are previewed with --limit, not with --call.
+    assert sandbox.requests.count("GET /contacts") == 1
     assert sandbox.requests.count(route="POST /webhooks") == 0
 
 
@@ -120,4 +120,4 @@ def test_preview_needs_no_detail_requests_when_the_mapping_reads_none(make_sandb
                  env={"REVONT_API_KEY": sandbox.read_key, token: "t"})
     assert result.exit_code == 0, result.output
     assert sandbox.requests.count("GET /calls/{id}") == 0
-    assert "1 Revont request(s)" in " ".join(result.output.split())
+    assert "previewed with 1 Revont request(s)" in " ".join(result.output.split())

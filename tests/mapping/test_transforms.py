@@ -51,6 +51,8 @@ def test_to_timezone_across_dst():
     f = build("to_timezone", "America/New_York")
     assert f("2024-03-10T06:59:00Z") == "2024-03-10T01:59:00-05:00"  # before the switch
     assert f("2024-03-10T07:00:00Z") == "2024-03-10T03:00:00-04:00"  # after: 2am skipped
+    with pytest.raises(TransformError, match="date without a time"):
+        f("2024-03-15")
 
 
 def test_seconds_to_ms():
@@ -87,7 +89,7 @@ def test_text_transforms():
     ("full", "first", "last"),
     [
         ("Ana María López", "Ana María", "López"),
-        ("Cher", "Unknown", "Cher"),
+        ("Cher", None, "Cher"),  # one word: a last name, and no first name (not a placeholder)
         ("  Zoë   Ødegård ", "Zoë", "Ødegård"),
         ("王 芳", "王", "芳"),
         (None, "Unknown", "Unknown"),
@@ -117,8 +119,11 @@ def test_map():
 
 def test_email():
     assert build("email")("  Jane.O'Brien+crm@Example.COM ") == "jane.o'brien+crm@example.com"
-    with pytest.raises(TransformError, match="not an email"):
-        build("email")("not-an-email")
+    assert build("email")('"john doe"@example.com') == '"john doe"@example.com'
+    for bad in ("not-an-email", "mailto:jane@x.com", "jane@x.com,", "ja\u200bne@x.com",
+                "jane@x", "@x.com"):
+        with pytest.raises(TransformError, match="not an email"):
+            build("email")(bad)
     assert build("email", "null")("not-an-email") is None
     with pytest.raises(TransformConfigError):
         build("email", "maybe")
@@ -141,6 +146,31 @@ def test_transcript_and_action_items_text():
     assert build("action_items_text")(items) == "- [x] Send deck (due 2024-04-01)\n- [ ] Call back"
 
 
+def test_to_int():
+    assert build("to_int")(312.7) == 313 and build("to_int")(12) == 12
+    with pytest.raises(TransformError):
+        build("to_int")("12")
+
+
+def test_transforms_without_arguments_refuse_one():
+    for name in ("epoch_ms", "seconds_to_ms", "html_escape", "strip", "lower", "upper",
+                 "action_items_text", "to_string", "to_int"):
+        with pytest.raises(TransformConfigError, match="takes no argument"):
+            build(name, "Europe/Berlin")
+    with pytest.raises(TransformConfigError):
+        build("transcript_text", "timestamp")  # a typo of "timestamps"
+
+
+def test_truncation_boundaries():
+    assert truncate_text("one two three", 8) == "one two…"  # the word that fits exactly
+    assert truncate_text("The price is 3.14 dollars today.", 20, at="sentence") == (
+        "The price is 3.14…"
+    )  # "3." is not a sentence end
+    long = "Hi. " + "word " * 100
+    assert len(truncate_text(long, 400, at="sentence")) > 300  # not just "Hi."
+    assert truncate_text("Mr\u00a0Smith went home", 12) == "Mr\u00a0Smith…"  # no break at NBSP
+
+
 def test_join_and_to_string():
     assert build("join")(["a", None, "b"]) == "a, b"
     assert build("join", " | ")([1, 2]) == "1 | 2"
@@ -152,7 +182,7 @@ def test_every_builtin_is_tested_and_documented():
 
     tested = {"epoch_ms", "date", "to_timezone", "seconds_to_ms", "truncate", "html_escape",
               "strip", "lower", "upper", "first_name", "last_name", "map", "email",
-              "transcript_text", "action_items_text", "join", "to_string"}
+              "transcript_text", "action_items_text", "join", "to_string", "to_int"}
     assert set(BUILTINS) == tested
     for name in BUILTINS:
         assert name in module.__doc__, f"{name} is missing from the module's table"
@@ -206,6 +236,6 @@ def test_time_zone_conversion_keeps_the_instant(moment, zone):
 def test_date_only_values_stay_their_date(day):
     assert build("date")(day.isoformat()) == day.isoformat()
     ms = build("epoch_ms")(day.isoformat())
-    # Midnight in Berlin is 22:00 or 23:00 UTC the day before.
+    # Midnight in Berlin (the mapping's zone) is 22:00 or 23:00 UTC the day before.
     utc = datetime.fromtimestamp(ms / 1000, UTC)
-    assert utc.date() in (day, day - timedelta(days=1)) and utc.hour in (0, 22, 23)
+    assert utc.date() == day - timedelta(days=1) and utc.hour in (22, 23)

@@ -1,0 +1,1 @@
+"""A plugin whose entry point names something that does not exist."""
