@@ -18,7 +18,8 @@ translated where they enter, in exactly one place per boundary, into this tree::
     │           └── InvalidResponseError  a 2xx whose body is not the documented JSON
     └── SyncAbortedError             stop this run cleanly, state intact, resume next run
         ├── QuotaExhaustedError      waiting for the quota would take longer than allowed
-        └── PaginationError          the API broke its paging contract (a loop)
+        ├── PaginationError          the API broke its paging contract (a loop)
+        └── LeaseHeldError           another process is syncing this adapter now
 
 Every :class:`ApiError` carries ``service``, ``method``, ``path``, ``status``,
 the service's machine-readable ``code`` and its human ``message``. None of them
@@ -167,3 +168,16 @@ class QuotaExhaustedError(SyncAbortedError):
 
 class PaginationError(SyncAbortedError):
     """The API broke its paging contract, e.g. repeated a cursor; continuing would loop."""
+
+
+class LeaseHeldError(SyncAbortedError):
+    """Another process holds the adapter's sync lease; ``owner`` says who, until when."""
+
+    def __init__(self, adapter: str, owner: str, expires_at: object) -> None:
+        self.adapter = adapter
+        self.owner = owner
+        self.expires_at = expires_at
+        super().__init__(
+            f"{adapter}: another sync is running ({owner}, lease until {expires_at}); "
+            "wait for it, or run again with --wait"
+        )

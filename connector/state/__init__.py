@@ -1,6 +1,7 @@
 """Durable sync state: SQLAlchemy Core on SQLite or PostgreSQL, migrated by Alembic."""
 
 from connector.state.store import (
+    Awaited,
     Failure,
     IdMapEntry,
     LeaseHolder,
@@ -12,6 +13,7 @@ from connector.state.store import (
 )
 
 __all__ = [
+    "Awaited",
     "Failure",
     "IdMapEntry",
     "LeaseHolder",

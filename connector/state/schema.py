@@ -74,7 +74,19 @@ id_map = Table(
     Column("pushed_at", UtcDateTime, nullable=False),
 )
 
-#: Calls pushed while their summary was pending: fetched again until ready.
+#: What each Revont record looked like in its list when last synced (migration 0003).
+source_records = Table(
+    "source_records",
+    metadata,
+    Column("adapter", String(100), primary_key=True),
+    Column("stream", String(50), primary_key=True),
+    Column("record_id", String(200), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+)
+
+#: Calls to fetch again: their summary was pending when pushed ("summary", every run),
+#: or they have open action items ("action_items", on the reconciliation cadence).
 enrichment = Table(
     "enrichment",
     metadata,
@@ -83,6 +95,7 @@ enrichment = Table(
     Column("first_seen_at", UtcDateTime, nullable=False),
     Column("deadline_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
+    Column("reason", String(20), nullable=False, default="summary"),  # migration 0004
 )
 
 #: Records that could not be pushed: retried later, listed, retried or discarded by hand.

@@ -27,7 +27,15 @@ from sqlalchemy import Connection, Engine, create_engine, event, insert, select,
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
-from connector.state.schema import enrichment, failures, id_map, leases, runs, streams
+from connector.state.schema import (
+    enrichment,
+    failures,
+    id_map,
+    leases,
+    runs,
+    source_records,
+    streams,
+)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -85,6 +93,16 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Awaited:
+    """A call to fetch again: since when, until when, and how often it was checked."""
+
+    call_id: str
+    first_seen_at: datetime
+    deadline_at: datetime
+    attempts: int
+
+
+@dataclass(frozen=True)
 class LeaseHolder:
     """Who holds a lease, and until when."""
 
@@ -133,6 +151,26 @@ class StateTransaction:
             self.connection.execute(
                 insert(id_map).values(
                     adapter=e.adapter, object=e.object, external_id=e.external_id, **values
+                )
+            )
+
+    def put_source_fingerprints(
+        self, adapter: str, stream: str, fingerprints: dict[str, str], now: datetime
+    ) -> None:
+        for record_id, fingerprint in fingerprints.items():
+            where = (
+                (source_records.c.adapter == adapter)
+                & (source_records.c.stream == stream)
+                & (source_records.c.record_id == record_id)
+            )
+            values = {"fingerprint": fingerprint, "seen_at": now}
+            if self.connection.execute(
+                update(source_records).where(where).values(**values)
+            ).rowcount:
+                continue
+            self.connection.execute(
+                insert(source_records).values(
+                    adapter=adapter, stream=stream, record_id=record_id, **values
                 )
             )
 
@@ -190,14 +228,24 @@ class StateTransaction:
         self.connection.execute(update(failures).where(where).values(status="resolved"))
 
     def await_enrichment(
-        self, adapter: str, call_id: str, now: datetime, deadline: datetime
+        self,
+        adapter: str,
+        call_id: str,
+        now: datetime,
+        deadline: datetime,
+        reason: str = "summary",
     ) -> None:
+        """Fetch the call again later, for ``reason``. A call already waiting for the same
+        reason keeps its deadline and counts another attempt; a new reason starts over."""
         where = (enrichment.c.adapter == adapter) & (enrichment.c.call_id == call_id)
-        if self.connection.execute(select(enrichment.c.call_id).where(where)).first():
+        row = self.connection.execute(select(enrichment.c.reason).where(where)).first()
+        if row is not None and row.reason == reason:
             self.connection.execute(
                 update(enrichment).where(where).values(attempts=enrichment.c.attempts + 1)
             )
             return
+        if row is not None:
+            self.connection.execute(enrichment.delete().where(where))
         self.connection.execute(
             insert(enrichment).values(
                 adapter=adapter,
@@ -205,6 +253,7 @@ class StateTransaction:
                 first_seen_at=now,
                 deadline_at=deadline,
                 attempts=0,
+                reason=reason,
             )
         )
 
@@ -286,6 +335,23 @@ class SqlStateStore:
                     found[row.external_id] = IdMapEntry(**row._asdict())
         return found
 
+    def source_fingerprints(
+        self, adapter: str, stream: str, record_ids: Iterable[str]
+    ) -> dict[str, str]:
+        wanted = list(dict.fromkeys(record_ids))
+        found: dict[str, str] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), 500):
+                rows = connection.execute(
+                    select(source_records.c.record_id, source_records.c.fingerprint).where(
+                        (source_records.c.adapter == adapter)
+                        & (source_records.c.stream == stream)
+                        & source_records.c.record_id.in_(wanted[start : start + 500])
+                    )
+                )
+                found.update({row.record_id: row.fingerprint for row in rows})
+        return found
+
     def failures(
         self,
         *,
@@ -315,11 +381,21 @@ class SqlStateStore:
             )
             return int(done.rowcount)
 
-    def awaiting_enrichment(self, adapter: str) -> list[tuple[str, datetime, int]]:
-        """(call id, deadline, attempts) of calls whose summary was pending when pushed."""
-        query = select(enrichment).where(enrichment.c.adapter == adapter)
+    def awaiting_enrichment(
+        self, adapter: str, *, seen_before: datetime | None = None, reason: str = "summary"
+    ) -> list[Awaited]:
+        """Calls to fetch again for ``reason``;
+        ``seen_before`` leaves out the ones first queued since then (e.g. in this run)."""
+        query = select(enrichment).where(
+            (enrichment.c.adapter == adapter) & (enrichment.c.reason == reason)
+        )
+        if seen_before is not None:
+            query = query.where(enrichment.c.first_seen_at < seen_before)
         with self.engine.connect() as connection:
-            return [(r.call_id, r.deadline_at, r.attempts) for r in connection.execute(query)]
+            return [
+                Awaited(r.call_id, r.first_seen_at, r.deadline_at, r.attempts)
+                for r in connection.execute(query)
+            ]
 
     # -- runs --------------------------------------------------------------------------
 

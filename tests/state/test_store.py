@@ -61,7 +61,7 @@ def store(url):
 
 
 def test_a_new_store_is_at_the_newest_schema(store, url):
-    assert store.revision() == SqlStateStore.head_revision() == "0002"
+    assert store.revision() == SqlStateStore.head_revision() == "0004"
     if url.startswith("sqlite"):
         path = make_url(url).database
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "the state file is private"
@@ -80,7 +80,7 @@ def test_upgrade_from_the_older_schema_keeps_the_data(url):
         ))
     old.close()
     store = SqlStateStore(url)  # migrates to the newest schema on open
-    assert store.revision() == "0002"
+    assert store.revision() == "0004"
     [failure] = store.failures()
     assert failure.record_id == "call_1" and failure.attempts == 2
     assert failure.next_attempt_at == T0 + timedelta(minutes=5)  # due at once
@@ -159,14 +159,32 @@ def test_run_history(store):
     assert store.runs(adapter="salesforce")[0].status == "running"
 
 
+def test_source_fingerprints(store):
+    with store.transaction() as tx:
+        tx.put_source_fingerprints("hubspot", "calls", {"call_1": "a", "call_2": "b"}, T0)
+        tx.put_source_fingerprints("hubspot", "calls", {"call_1": "c"}, T0)
+    assert store.source_fingerprints("hubspot", "calls", ["call_1", "call_2", "call_3"]) == {
+        "call_1": "c", "call_2": "b"}
+    assert store.source_fingerprints("salesforce", "calls", ["call_1"]) == {}
+
+
 def test_enrichment_queue(store):
     with store.transaction() as tx:
         tx.await_enrichment("hubspot", "call_1", T0, T0 + timedelta(hours=6))
         tx.await_enrichment("hubspot", "call_1", T0 + timedelta(minutes=5), T0)
-    assert store.awaiting_enrichment("hubspot") == [("call_1", T0 + timedelta(hours=6), 1)]
+    assert [(a.call_id, a.first_seen_at, a.deadline_at, a.attempts)
+            for a in store.awaiting_enrichment("hubspot")] == [
+        ("call_1", T0, T0 + timedelta(hours=6), 1)]
+    assert store.awaiting_enrichment("hubspot", seen_before=T0) == []
+    # The summary arrived, action items stay open: the call is watched for another reason.
+    with store.transaction() as tx:
+        tx.await_enrichment("hubspot", "call_1", T0, T0 + timedelta(days=7), "action_items")
+    assert store.awaiting_enrichment("hubspot") == []
+    [watched] = store.awaiting_enrichment("hubspot", reason="action_items")
+    assert (watched.deadline_at, watched.attempts) == (T0 + timedelta(days=7), 0)
     with store.transaction() as tx:
         tx.enriched("hubspot", "call_1")
-    assert store.awaiting_enrichment("hubspot") == []
+    assert store.awaiting_enrichment("hubspot", reason="action_items") == []
 
 
 def test_leases_have_one_holder(store):

@@ -1,0 +1,516 @@
+"""The sync engine: Revont pages in, idempotent CRM writes out, state checkpointed per page.
+
+How a run of one adapter goes (``shared/revont-api.md`` explains why):
+
+1. **Lease.** ``sync:<adapter>`` in the state store: never two runs of one
+   adapter at once, across processes and hosts.
+2. **Windows, per stream (contacts, then calls, so links resolve).** Revont
+   lists newest first and has no "updated since", so each stream works through
+   a creation-time *window* with a fixed ``to``: from the watermark minus a lag
+   (windows overlap; records are told apart by id) up to the run's start. The
+   window and its resume cursor are stored before the first page; a crash
+   resumes the same window from the stored cursor. The watermark moves to the
+   window's ``to`` only when its last page is pushed.
+3. **Pages.** For each record: a list fingerprint unchanged since the last
+   sync (and no summary awaited) means nothing to do, no detail request and
+   no write. Otherwise the call's detail is fetched (only when the mapping
+   reads detail fields), the mapping applied, and each mapped record written
+   unless its payload fingerprint equals the last one pushed. The adapter's
+   per-record results, the id map, fingerprints, failures and the cursor are
+   committed in one transaction after the adapter acknowledged the page.
+4. **Enrichment.** Calls pushed while their summary was pending are fetched
+   again on later runs until it is ready, or reported as failures at the
+   deadline.
+5. **Reconciliation.** On its cadence, calls with open action items (within
+   the look-back) are fetched again, since only a call's detail shows an item
+   added or completed; then the look-back window of calls is listed again and
+   only calls whose list fields changed are fetched and pushed. (Webhooks,
+   issue #7, bring such changes sooner.)
+
+Records the mapping or the CRM refuses become failures (with error class,
+message and payload) and never block the cursor. Transient errors are
+retried in place; when retries run out the run ends, and the state stays at
+the last checkpoint. The engine is handed everything it uses (Revont client,
+destinations, state store, clock) and reads no configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from adapters.base import CrmRecord, CrmWriter, RecordLink, WriteOutcome, WriteResult
+from connector.errors import (
+    InvalidCursorError,
+    LeaseHeldError,
+    MalformedRecordError,
+    NotFoundError,
+    RetryableError,
+)
+from connector.mapping import FailedRecord, MappedRecord, Mapping, SkippedRecord
+from connector.quota import Clock, SystemClock
+from connector.revont.client import RevontClient
+from connector.state import IdMapEntry, SqlStateStore, StateTransaction, StreamState
+
+log = logging.getLogger(__name__)
+STREAMS = ("contacts", "calls")
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    """How the engine paces its windows and retries (from the configuration, via wiring)."""
+
+    #: Windows start this long before the watermark, for late-indexed records.
+    lag: timedelta = timedelta(minutes=5)
+    #: The first run syncs records created since then (None: everything).
+    since: datetime | None = None
+    #: How long a pending summary is waited for before the call is reported.
+    enrichment_deadline: timedelta = timedelta(hours=6)
+    #: A pending summary is checked this long after the call was pushed, then at doubling
+    #: intervals (summaries typically take about two minutes).
+    enrichment_first_check: timedelta = timedelta(minutes=2)
+    reconcile_lookback: timedelta = timedelta(days=7)
+    reconcile_every: timedelta = timedelta(hours=6)
+    #: Attempts per batch write on transient CRM errors.
+    write_attempts: int = 4
+    lease_ttl: timedelta = timedelta(minutes=15)
+
+
+@dataclass
+class Destination:
+    """An enabled adapter: where records go, and the mapping that shapes them."""
+
+    name: str
+    writer: CrmWriter
+    mapping: Mapping
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    adapter: str
+    status: str
+    counts: Counter[str]
+    requests: dict[str, int]
+    error: str | None = None
+
+
+@dataclass
+class _Checkpoint:
+    """Everything one page changes, committed in one transaction."""
+
+    ids: list[IdMapEntry] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+    resolved: list[tuple[str, str]] = field(default_factory=list)
+    awaiting: list[str] = field(default_factory=list)  # summary pending
+    watching: list[tuple[str, datetime]] = field(default_factory=list)  # open action items
+    enriched: list[str] = field(default_factory=list)  # nothing more to wait for
+
+    def fail(
+        self, stream: str, obj: str, record_id: str, error_class: str, message: str, payload: Any
+    ) -> None:
+        self.failures.append(
+            {
+                "stream": stream,
+                "object": obj,
+                "record_id": record_id,
+                "error_class": error_class,
+                "message": message,
+                "payload": payload,
+            }
+        )
+
+
+def fingerprint(data: Any) -> str:
+    """A stable digest of JSON-like data (key order does not matter)."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        client: RevontClient,
+        store: SqlStateStore,
+        destinations: dict[str, Destination],
+        *,
+        clock: Clock | None = None,
+        options: EngineOptions | None = None,
+        owner: str | None = None,
+    ) -> None:
+        self.client = client
+        self.store = store
+        self.destinations = destinations
+        self.clock = clock or SystemClock()
+        self.options = options or EngineOptions()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._writes = 0
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
+
+    # -- a run -------------------------------------------------------------------------
+
+    def run(
+        self, adapter: str, *, trigger: str = "manual", streams: Iterable[str] = STREAMS
+    ) -> RunReport:
+        """One incremental run of ``adapter``; raises what stopped it, after recording it."""
+        dest = self.destinations[adapter]
+        lease = f"sync:{adapter}"
+        holder = self.store.acquire_lease(
+            lease, self.owner, now=self.now(), ttl=self.options.lease_ttl
+        )
+        if holder is not None:
+            raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
+        started = self.now()
+        run_id = self.store.start_run(adapter, trigger, started)
+        counts: Counter[str] = Counter()
+        revont_before, self._writes = self.client.stats.total, 0
+        status, error = "failed", None
+        try:
+            for stream in streams:
+                self._sync_window(dest, stream, run_id, counts)
+            if "calls" in streams:
+                self._enrich(dest, started, counts)
+                self._reconcile(dest, counts)
+            status = "succeeded"
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            requests = {"revont": self.client.stats.total - revont_before, adapter: self._writes}
+            self.store.finish_run(
+                run_id,
+                status=status,
+                now=self.now(),
+                counts=dict(counts),
+                requests=requests,
+                error=error,
+            )
+            self.store.release_lease(lease, self.owner)
+        return RunReport(run_id, adapter, status, counts, requests, error)
+
+    # -- windows -----------------------------------------------------------------------
+
+    def _sync_window(
+        self, dest: Destination, stream: str, run_id: int, counts: Counter[str]
+    ) -> None:
+        state = self.store.stream(dest.name, stream)
+        if state.window_to is None:
+            start = state.watermark - self.options.lag if state.watermark else self.options.since
+            state = replace(
+                state, window_from=start, window_to=self.now(), window_cursor=None, run_id=run_id
+            )
+            with self.store.transaction() as tx:
+                tx.put_stream(state, self.now())
+        for page_items, page_invalid, next_state in self._pages(stream, state):
+            cp = self._process(dest, stream, page_items, page_invalid, counts)
+            if next_state.window_to is None and state.watermark is None:
+                next_state = replace(next_state, reconciled_at=state.window_to)
+            self._commit(dest, stream, cp, next_state)
+            state = next_state
+
+    def _pages(
+        self, stream: str, state: StreamState
+    ) -> Iterator[tuple[list[Any], list[Any], StreamState]]:
+        """The window's pages, each with the stream state to store once it is pushed."""
+        cursor = state.window_cursor
+        while True:
+            lister = (
+                self.client.iter_call_pages if stream == "calls" else self.client.iter_contact_pages
+            )
+            pages = lister(since=state.window_from, until=state.window_to, cursor=cursor)
+            try:
+                for page in pages:
+                    if page.has_more:
+                        after = replace(state, window_cursor=page.next_cursor)
+                    else:  # the window is done: the watermark moves to its end
+                        after = replace(
+                            state,
+                            watermark=state.window_to,
+                            window_from=None,
+                            window_to=None,
+                            window_cursor=None,
+                        )
+                    yield page.items, page.invalid, after
+                    state = after
+                return
+            except InvalidCursorError:
+                if cursor is None:
+                    raise
+                log.warning("%s: the stored cursor expired; restarting the window", stream)
+                cursor = None  # records seen again are recognised by their fingerprints
+
+    # -- records -----------------------------------------------------------------------
+
+    def _process(
+        self,
+        dest: Destination,
+        stream: str,
+        items: list[Any],
+        invalid: list[Any],
+        counts: Counter[str],
+        *,
+        awaited: frozenset[str] = frozenset(),
+    ) -> _Checkpoint:
+        cp = _Checkpoint()
+        counts["pulled"] += len(items) + len(invalid)
+        for bad in invalid:
+            cp.fail(stream, stream, bad.id or "(no id)", "MalformedRecord", bad.error, bad.raw)
+            counts["failed"] += 1
+        unique = list({item.id: item for item in items}.values())
+        known = self.store.source_fingerprints(dest.name, stream, [i.id for i in unique])
+        if stream == "calls" and not awaited:
+            awaited = frozenset(a.call_id for a in self.store.awaiting_enrichment(dest.name))
+        records = []
+        for item in unique:
+            raw = item.raw()
+            print_ = fingerprint(raw)
+            cp.sources[item.id] = print_
+            if known.get(item.id) == print_ and item.id not in awaited:
+                counts["unchanged"] += 1
+                continue
+            if stream == "calls" and dest.mapping.needs_call_detail:
+                try:
+                    raw = self.client.get_call(item.id).raw()
+                except NotFoundError:
+                    counts["gone"] += 1  # deleted (retention) between the list and now
+                    continue
+                except MalformedRecordError as exc:
+                    cp.fail(stream, stream, item.id, type(exc).__name__, str(exc), exc.raw)
+                    counts["failed"] += 1
+                    continue
+            records.append(raw)
+        self._push(dest, stream, records, cp, counts)
+        return cp
+
+    def _push(
+        self,
+        dest: Destination,
+        stream: str,
+        records: list[dict[str, Any]],
+        cp: _Checkpoint,
+        counts: Counter[str],
+    ) -> None:
+        mapping, mapped = dest.mapping, []
+        for raw in records:
+            outcomes = mapping.map_call(raw) if stream == "calls" else mapping.map_contact(raw)
+            for outcome in outcomes:
+                if isinstance(outcome, MappedRecord):
+                    mapped.append(outcome)
+                elif isinstance(outcome, SkippedRecord):
+                    counts["skipped"] += 1
+                elif isinstance(outcome, FailedRecord):
+                    cp.fail(
+                        stream,
+                        outcome.object,
+                        outcome.source_id or str(raw.get("id")),
+                        "MappingError",
+                        outcome.reason,
+                        raw,
+                    )
+                    counts["failed"] += 1
+            if stream == "calls" and mapping.needs_call_detail:
+                self._note_late_artifacts(raw, cp)
+        pending: list[tuple[CrmRecord, str]] = []
+        for obj in dict.fromkeys(m.object for m in mapped):  # mapping order: targets first
+            group = [m for m in mapped if m.object == obj]
+            stored = self.store.ids(dest.name, obj, [m.external_id for m in group])
+            for m in group:
+                payload_print = fingerprint([m.values, [(k.to, k.value) for k in m.links]])
+                previous = stored.get(m.external_id)
+                if previous is not None and previous.fingerprint == payload_print:
+                    counts["unchanged"] += 1
+                    cp.resolved.append((m.object, m.external_id))
+                    continue
+                record = CrmRecord(
+                    m.object,
+                    m.crm_object,
+                    m.external_id_field,
+                    m.external_id,
+                    m.values,
+                    tuple(RecordLink(k.to, k.value, k.field) for k in m.links),
+                    previous.crm_id if previous else None,
+                )
+                pending.append((record, payload_print))
+        size = max(1, dest.writer.batch_size)
+        for start in range(0, len(pending), size):
+            batch = pending[start : start + size]
+            results = {r.key: r for r in self._write(dest.writer, [rec for rec, _ in batch])}
+            for record, payload_print in batch:
+                self._settle(
+                    dest, stream, record, payload_print, results.get(record.key), cp, counts
+                )
+
+    def _note_late_artifacts(self, raw: dict[str, Any], cp: _Checkpoint) -> None:
+        """Remember a call whose summary is pending (checked every run) or whose action
+        items are open (checked on the reconciliation cadence, within the look-back)."""
+        call_id = str(raw["id"])
+        summary = raw.get("summary")
+        items = raw.get("action_items")
+        if not (isinstance(summary, dict) and summary.get("status") == "ready"):
+            cp.awaiting.append(call_id)
+        elif isinstance(items, list) and any(
+            isinstance(i, dict) and i.get("status") != "completed" for i in items
+        ):
+            try:
+                created = datetime.fromisoformat(str(raw.get("created_at")))
+            except ValueError:
+                created = self.now()
+            cp.watching.append((call_id, created + self.options.reconcile_lookback))
+        else:
+            cp.enriched.append(call_id)
+
+    def _settle(
+        self,
+        dest: Destination,
+        stream: str,
+        record: CrmRecord,
+        payload_print: str,
+        result: WriteResult | None,
+        cp: _Checkpoint,
+        counts: Counter[str],
+    ) -> None:
+        if result is None or result.outcome == WriteOutcome.REJECTED:
+            error_class = (result.error_class if result else None) or "NoResult"
+            message = (result.message if result else None) or "the adapter returned no result"
+            cp.fail(stream, record.object, record.external_id, error_class, message, record.values)
+            counts["failed"] += 1
+            return
+        cp.ids.append(
+            IdMapEntry(
+                dest.name,
+                record.object,
+                record.external_id,
+                result.crm_id,
+                payload_print,
+                self.now(),
+            )
+        )
+        cp.resolved.append((record.object, record.external_id))
+        counts[result.outcome.value] += 1
+
+    def _write(self, writer: CrmWriter, records: list[CrmRecord]) -> list[WriteResult]:
+        """One batch, retried in place on transient errors; the adapter writes idempotently."""
+        retrying = Retrying(
+            stop=stop_after_attempt(self.options.write_attempts),
+            wait=wait_exponential(multiplier=0.5, max=30),
+            retry=retry_if_exception_type(RetryableError),
+            sleep=self.clock.sleep,
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                self._writes += 1
+                return writer.upsert(records)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _commit(
+        self, dest: Destination, stream: str, cp: _Checkpoint, state: StreamState | None
+    ) -> None:
+        now = self.now()
+        with self.store.transaction() as tx:
+            self._apply(tx, dest.name, stream, cp, now)
+            if state is not None:
+                tx.put_stream(state, now)
+
+    def _apply(
+        self, tx: StateTransaction, adapter: str, stream: str, cp: _Checkpoint, now: datetime
+    ) -> None:
+        tx.put_ids(cp.ids)
+        tx.put_source_fingerprints(adapter, stream, cp.sources, now)
+        failed = {(f["object"], f["record_id"]) for f in cp.failures}
+        for obj, record_id in cp.resolved:
+            if (obj, record_id) not in failed:
+                tx.resolve_failure(adapter, obj, record_id)
+        for failure in cp.failures:
+            tx.record_failure(adapter=adapter, now=now, **failure)
+        for call_id in cp.awaiting:
+            tx.await_enrichment(adapter, call_id, now, now + self.options.enrichment_deadline)
+        for call_id, until in cp.watching:
+            tx.await_enrichment(adapter, call_id, now, until, "action_items")
+        for call_id in cp.enriched:
+            tx.enriched(adapter, call_id)
+
+    # -- enrichment and reconciliation -------------------------------------------------
+
+    def _enrich(self, dest: Destination, run_started: datetime, counts: Counter[str]) -> None:
+        """Fetch calls whose summary was pending (from earlier runs) again."""
+        now = self.now()
+        for awaited in self.store.awaiting_enrichment(dest.name, seen_before=run_started):
+            call_id, deadline = awaited.call_id, awaited.deadline_at
+            due = awaited.first_seen_at + self.options.enrichment_first_check * (
+                2**awaited.attempts
+            )
+            if now < due and now <= deadline:
+                continue  # checked again later: a detail request per run would waste quota
+            cp = _Checkpoint()
+            if now > deadline:
+                cp.fail(
+                    "calls",
+                    "calls",
+                    call_id,
+                    "SummaryNotReady",
+                    f"the summary was still pending at the deadline ({deadline})",
+                    None,
+                )
+                cp.enriched.append(call_id)
+                counts["failed"] += 1
+            else:
+                try:
+                    raw = self.client.get_call(call_id).raw()
+                except NotFoundError:
+                    cp.enriched.append(call_id)
+                    counts["gone"] += 1
+                else:
+                    counts["enrichment_checked"] += 1
+                    self._push(dest, "calls", [raw], cp, counts)
+            self._commit(dest, "calls", cp, None)
+
+    def _reconcile(self, dest: Destination, counts: Counter[str]) -> None:
+        """Re-list the look-back window on its cadence; push only what changed."""
+        state = self.store.stream(dest.name, "calls")
+        now = self.now()
+        due = state.reconciled_at is None or now - state.reconciled_at >= (
+            self.options.reconcile_every
+        )
+        if not due:
+            return
+        counts["reconciled"] += 1
+        # Calls with open action items: only their detail shows a new or completed item.
+        for watched in self.store.awaiting_enrichment(
+            dest.name, seen_before=now, reason="action_items"
+        ):
+            call_id, until = watched.call_id, watched.deadline_at
+            cp = _Checkpoint()
+            if now > until:
+                cp.enriched.append(call_id)  # past the look-back: no longer watched
+            else:
+                try:
+                    raw = self.client.get_call(call_id).raw()
+                except NotFoundError:
+                    cp.enriched.append(call_id)
+                else:
+                    counts["action_items_checked"] += 1
+                    self._push(dest, "calls", [raw], cp, counts)
+            self._commit(dest, "calls", cp, None)
+        for page in self.client.iter_call_pages(
+            since=now - self.options.reconcile_lookback, until=now
+        ):
+            cp = self._process(dest, "calls", page.items, page.invalid, counts)
+            self._commit(dest, "calls", cp, None)
+        state = self.store.stream(dest.name, "calls")
+        with self.store.transaction() as tx:
+            tx.put_stream(replace(state, reconciled_at=now), now)
