@@ -43,7 +43,7 @@ import os
 import socket
 import uuid
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -119,8 +119,17 @@ class _Checkpoint:
     enriched: list[str] = field(default_factory=list)  # nothing more to wait for
 
     def fail(
-        self, stream: str, obj: str, record_id: str, error_class: str, message: str, payload: Any
+        self,
+        stream: str,
+        obj: str,
+        record_id: str,
+        error_class: str,
+        message: str,
+        record: Any,
+        source_id: str | None,
     ) -> None:
+        """Park ``record_id`` of ``obj``; ``source_id`` is the Revont record to fetch again
+        when the failure is retried (a call for its tasks, a contact for itself)."""
         self.failures.append(
             {
                 "stream": stream,
@@ -128,9 +137,13 @@ class _Checkpoint:
                 "record_id": record_id,
                 "error_class": error_class,
                 "message": message,
-                "payload": payload,
+                "payload": {"source_id": source_id, "record": record},
             }
         )
+
+
+#: What runs under a lease: (destination, run id, counts to fill, run start).
+Work = Callable[["Destination", int, Counter[str], datetime], None]
 
 
 def fingerprint(data: Any) -> str:
@@ -167,6 +180,67 @@ class SyncEngine:
         self, adapter: str, *, trigger: str = "manual", streams: Iterable[str] = STREAMS
     ) -> RunReport:
         """One incremental run of ``adapter``; raises what stopped it, after recording it."""
+        streams = tuple(streams)
+        return self._leased(
+            adapter,
+            trigger,
+            lambda dest, run_id, counts, started: self._run(dest, run_id, counts, started, streams),
+        )
+
+    def resync(
+        self,
+        adapter: str,
+        *,
+        streams: Iterable[str] = STREAMS,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        force: bool = False,
+    ) -> RunReport:
+        """Map every record created in [since, until] (default: all) again and push what
+        changed (everything with ``force``), without touching the incremental window or
+        watermark: for after a mapping change. An interrupted resync is started again."""
+        streams = tuple(streams)
+
+        def work(dest: Destination, run_id: int, counts: Counter[str], started: datetime) -> None:
+            for stream in streams:
+                lister = (
+                    self.client.iter_call_pages
+                    if stream == "calls"
+                    else self.client.iter_contact_pages
+                )
+                for page in lister(since=since, until=until or started):
+                    cp = self._process(
+                        dest, stream, page.items, page.invalid, counts, remap=True, force=force
+                    )
+                    self._commit(dest, stream, cp, None)
+
+        return self._leased(adapter, "resync", work)
+
+    def retry_failures(self, adapter: str) -> RunReport:
+        """Retry the adapter's pending failures now, whatever their backoff says."""
+        return self._leased(
+            adapter,
+            "manual",
+            lambda dest, run_id, counts, started: self._retry_failures(dest, counts, now=None),
+        )
+
+    def _run(
+        self,
+        dest: Destination,
+        run_id: int,
+        counts: Counter[str],
+        started: datetime,
+        streams: tuple[str, ...],
+    ) -> None:
+        for stream in streams:
+            self._sync_window(dest, stream, run_id, counts)
+        if "calls" in streams:
+            self._enrich(dest, started, counts)
+            self._reconcile(dest, counts)
+        self._retry_failures(dest, counts, now=started)
+
+    def _leased(self, adapter: str, trigger: str, work: Work) -> RunReport:
+        """Run ``work`` under the adapter's lease, recorded in the run history."""
         dest = self.destinations[adapter]
         lease = f"sync:{adapter}"
         holder = self.store.acquire_lease(
@@ -180,11 +254,7 @@ class SyncEngine:
         revont_before, self._writes = self.client.stats.total, 0
         status, error = "failed", None
         try:
-            for stream in streams:
-                self._sync_window(dest, stream, run_id, counts)
-            if "calls" in streams:
-                self._enrich(dest, started, counts)
-                self._reconcile(dest, counts)
+            work(dest, run_id, counts, started)
             status = "succeeded"
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
@@ -264,11 +334,17 @@ class SyncEngine:
         counts: Counter[str],
         *,
         awaited: frozenset[str] = frozenset(),
+        remap: bool = False,
+        force: bool = False,
     ) -> _Checkpoint:
+        """Push a page. ``remap`` maps every record even if its list entry is unchanged
+        (a resync after a mapping change); ``force`` writes even unchanged payloads."""
         cp = _Checkpoint()
         counts["pulled"] += len(items) + len(invalid)
         for bad in invalid:
-            cp.fail(stream, stream, bad.id or "(no id)", "MalformedRecord", bad.error, bad.raw)
+            cp.fail(
+                stream, stream, bad.id or "(no id)", "MalformedRecord", bad.error, bad.raw, bad.id
+            )
             counts["failed"] += 1
         unique = list({item.id: item for item in items}.values())
         known = self.store.source_fingerprints(dest.name, stream, [i.id for i in unique])
@@ -279,7 +355,7 @@ class SyncEngine:
             raw = item.raw()
             print_ = fingerprint(raw)
             cp.sources[item.id] = print_
-            if known.get(item.id) == print_ and item.id not in awaited:
+            if not remap and known.get(item.id) == print_ and item.id not in awaited:
                 counts["unchanged"] += 1
                 continue
             if stream == "calls" and dest.mapping.needs_call_detail:
@@ -289,11 +365,11 @@ class SyncEngine:
                     counts["gone"] += 1  # deleted (retention) between the list and now
                     continue
                 except MalformedRecordError as exc:
-                    cp.fail(stream, stream, item.id, type(exc).__name__, str(exc), exc.raw)
+                    cp.fail(stream, stream, item.id, type(exc).__name__, str(exc), exc.raw, item.id)
                     counts["failed"] += 1
                     continue
             records.append(raw)
-        self._push(dest, stream, records, cp, counts)
+        self._push(dest, stream, records, cp, counts, force=force)
         return cp
 
     def _push(
@@ -303,6 +379,8 @@ class SyncEngine:
         records: list[dict[str, Any]],
         cp: _Checkpoint,
         counts: Counter[str],
+        *,
+        force: bool = False,
     ) -> None:
         mapping, mapped = dest.mapping, []
         for raw in records:
@@ -320,18 +398,19 @@ class SyncEngine:
                         "MappingError",
                         outcome.reason,
                         raw,
+                        str(raw.get("id")),
                     )
                     counts["failed"] += 1
             if stream == "calls" and mapping.needs_call_detail:
                 self._note_late_artifacts(raw, cp)
-        pending: list[tuple[CrmRecord, str]] = []
+        pending: list[tuple[CrmRecord, str, str | None]] = []
         for obj in dict.fromkeys(m.object for m in mapped):  # mapping order: targets first
             group = [m for m in mapped if m.object == obj]
             stored = self.store.ids(dest.name, obj, [m.external_id for m in group])
             for m in group:
                 payload_print = fingerprint([m.values, [(k.to, k.value) for k in m.links]])
                 previous = stored.get(m.external_id)
-                if previous is not None and previous.fingerprint == payload_print:
+                if not force and previous is not None and previous.fingerprint == payload_print:
                     counts["unchanged"] += 1
                     cp.resolved.append((m.object, m.external_id))
                     continue
@@ -344,15 +423,28 @@ class SyncEngine:
                     tuple(RecordLink(k.to, k.value, k.field) for k in m.links),
                     previous.crm_id if previous else None,
                 )
-                pending.append((record, payload_print))
+                pending.append((record, payload_print, m.source_id))
         size = max(1, dest.writer.batch_size)
         for start in range(0, len(pending), size):
             batch = pending[start : start + size]
-            results = {r.key: r for r in self._write(dest.writer, [rec for rec, _ in batch])}
-            for record, payload_print in batch:
-                self._settle(
-                    dest, stream, record, payload_print, results.get(record.key), cp, counts
-                )
+            results = {r.key: r for r in self._write(dest.writer, [b[0] for b in batch])}
+            for record, payload_print, source_id in batch:
+                result = results.get(record.key)
+                if result is None or result.outcome == WriteOutcome.REJECTED:
+                    error_class = (result.error_class if result else None) or "NoResult"
+                    message = (result.message if result else None) or "no result from the adapter"
+                    cp.fail(
+                        stream,
+                        record.object,
+                        record.external_id,
+                        error_class,
+                        message,
+                        record.values,
+                        source_id,
+                    )
+                    counts["failed"] += 1
+                    continue
+                self._settle(dest, record, payload_print, result, cp, counts)
 
     def _note_late_artifacts(self, raw: dict[str, Any], cp: _Checkpoint) -> None:
         """Remember a call whose summary is pending (checked every run) or whose action
@@ -376,19 +468,12 @@ class SyncEngine:
     def _settle(
         self,
         dest: Destination,
-        stream: str,
         record: CrmRecord,
         payload_print: str,
-        result: WriteResult | None,
+        result: WriteResult,
         cp: _Checkpoint,
         counts: Counter[str],
     ) -> None:
-        if result is None or result.outcome == WriteOutcome.REJECTED:
-            error_class = (result.error_class if result else None) or "NoResult"
-            message = (result.message if result else None) or "the adapter returned no result"
-            cp.fail(stream, record.object, record.external_id, error_class, message, record.values)
-            counts["failed"] += 1
-            return
         cp.ids.append(
             IdMapEntry(
                 dest.name,
@@ -444,6 +529,38 @@ class SyncEngine:
         for call_id in cp.enriched:
             tx.enriched(adapter, call_id)
 
+    # -- failures, enrichment and reconciliation ----------------------------------------
+
+    def _retry_failures(
+        self, dest: Destination, counts: Counter[str], *, now: datetime | None
+    ) -> None:
+        """Fetch the Revont records behind due failures again and push them (with backoff:
+        ``now`` None means every pending failure, for a retry by hand)."""
+        due = self.store.failures(adapter=dest.name, due_at=now)
+        sources: dict[tuple[str, str], list[int]] = {}
+        for failure in due:
+            payload = failure.payload if isinstance(failure.payload, dict) else {}
+            source_id = payload.get("source_id") or failure.record_id
+            sources.setdefault((failure.stream, str(source_id)), []).append(failure.id)
+        for (stream, source_id), failure_ids in sources.items():
+            counts["retried"] += 1
+            cp = _Checkpoint()
+            try:
+                if stream == "calls":
+                    raw = self.client.get_call(source_id).raw()
+                else:
+                    raw = self.client.get_contact(source_id).raw()
+            except NotFoundError:
+                self.store.set_failure_status(failure_ids, "gone", self.now())
+                continue
+            except MalformedRecordError as exc:
+                cp.fail(stream, stream, source_id, type(exc).__name__, str(exc), exc.raw, source_id)
+                self._commit(dest, stream, cp, None)
+                continue
+            cp.resolved.append((stream, source_id))  # the record itself now reads fine
+            self._push(dest, stream, [raw], cp, counts, force=True)
+            self._commit(dest, stream, cp, None)
+
     # -- enrichment and reconciliation -------------------------------------------------
 
     def _enrich(self, dest: Destination, run_started: datetime, counts: Counter[str]) -> None:
@@ -465,6 +582,7 @@ class SyncEngine:
                     "SummaryNotReady",
                     f"the summary was still pending at the deadline ({deadline})",
                     None,
+                    call_id,
                 )
                 cp.enriched.append(call_id)
                 counts["failed"] += 1

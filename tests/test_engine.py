@@ -157,7 +157,7 @@ def test_a_malformed_call_fails_alone(world):
     engine().run("memory")
     [failure] = store.failures()
     assert failure.record_id == bad["id"] and "coaching_score" in failure.message
-    assert failure.payload and failure.payload["id"] == bad["id"]
+    assert failure.payload["source_id"] == bad["id"] == failure.payload["record"]["id"]
     calls = landed(crm, "call")
     assert bad["id"] not in calls and huge["id"] in calls
     assert len(calls) == len(sandbox.workspace.calls.by_id) - 1
@@ -223,3 +223,50 @@ def test_a_summary_that_never_comes_is_reported_at_the_deadline(world):
     assert reported == pending
     assert report.counts["failed"] == len(pending)
     assert store.awaiting_enrichment("memory") == []
+
+
+def test_resync_keeps_the_watermark_and_force_pushes_again(world):
+    sandbox, client, store, crm, engine = world
+    engine().run("memory")
+    state = store.stream("memory", "calls")
+    before = landed(crm, "call")
+    report = engine().resync("memory", streams=["calls"])
+    assert report.counts["created"] == report.counts["updated"] == 0  # nothing changed
+    assert store.stream("memory", "calls") == state
+    report = engine().resync("memory", streams=["calls"], force=True)
+    assert report.counts["unchanged"] >= len(before)  # written again; the CRM saw no change
+    assert landed(crm, "call").keys() == before.keys()
+    assert store.stream("memory", "calls") == state
+    assert store.runs()[0].trigger == "resync"
+
+
+def test_resync_of_a_range_after_fixing_a_mapping(world, tmp_path):
+    """A changed mapping changes payloads: a resync pushes exactly the records in range."""
+    sandbox, client, store, crm, engine = world
+    engine().run("memory")
+    calls = sorted(sandbox.workspace.calls.by_id.values(), key=lambda c: c["created_at"])
+    since, until = calls[100]["created_at"], calls[119]["created_at"]
+    path = tmp_path / "mapping.toml"
+    path.write_text(path.read_text().replace('outcome = "outcome"',
+                                             'outcome = { path = "outcome", default = "n/a" }'))
+    report = engine().resync("memory", streams=["calls"],
+                             since=datetime.fromisoformat(since), until=datetime.fromisoformat(until))
+    in_range = {c["id"] for c in calls if since <= c["created_at"] <= until}
+    changed = {c for c in in_range if sandbox.workspace.calls.by_id[c]["outcome"] is None}
+    assert report.counts["updated"] == len(changed)
+
+
+def test_failures_are_retried_with_backoff_and_by_hand(world):
+    sandbox, client, store, crm, engine = world
+    victim = next(iter(sandbox.workspace.contacts.by_id))
+    crm.reject_when(lambda r: ("INVALID_EMAIL", "Email is invalid")
+                    if r.external_id == victim else None)
+    engine().run("memory")
+    [failure] = store.failures()
+    engine().run("memory")  # not due yet: a minute of backoff
+    assert store.failures()[0].attempts == 1
+    crm._rules.clear()  # the CRM accepts it now (say, after the user fixed the field)
+    report = engine().retry_failures("memory")
+    assert store.failures() == []
+    assert victim in landed(crm, "contact")
+    assert report.counts["retried"] == 1
