@@ -23,9 +23,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, model_validator
 
 from adapters.base import (
     AdapterConfig,
@@ -59,6 +59,13 @@ class MemoryConfig(AdapterConfig):
     path: Path | None = None
     #: The most records one upsert takes.
     batch_size: int = Field(default=100, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _relative_to_config(self, info: ValidationInfo) -> Self:
+        base_dir = (info.context or {}).get("base_dir")
+        if self.path is not None and not self.path.is_absolute() and base_dir is not None:
+            object.__setattr__(self, "path", Path(base_dir) / self.path)
+        return self
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,117 @@ def mappings_list() -> None:
         click.echo(f"{name}\t{path}")
 
 
+# -- syncing ------------------------------------------------------------------------------
+
+STREAM_CHOICE = click.Choice(["contacts", "calls"])
+
+
+def _streams(stream: str | None) -> list[str]:
+    return [stream] if stream else ["contacts", "calls"]
+
+
+@cli.command("run")
+@click.option("--adapter", "adapters", multiple=True, help="Only this adapter (repeatable).")
+@click.option("--stream", type=STREAM_CHOICE, help="Only this stream.")
+@click.pass_obj
+@friendly_errors
+def run_command(app: AppContext, adapters: tuple[str, ...], stream: str | None) -> None:
+    """Run one incremental sync of every enabled adapter (or those named).
+
+    Pulls what Revont created since the last run, pushes new and changed
+    records, re-checks late summaries and, on its cadence, reconciles recent
+    edits. Exits 1 when a run failed; its state stays at the last checkpoint.
+    """
+    from connector.sync_commands import run
+
+    sys.exit(run(app.config(), list(adapters), _streams(stream), Console()))
+
+
+@cli.command("resync")
+@click.option("--adapter", required=True, help="The adapter to resync.")
+@click.option("--stream", type=STREAM_CHOICE, help="Only this stream.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Records created from this date or time (UTC).",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]),
+    help="Records created up to this date or time (UTC).",
+)
+@click.option("--force", is_flag=True, help="Write even records whose payload is unchanged.")
+@click.pass_obj
+@friendly_errors
+def resync_command(
+    app: AppContext, adapter: str, stream: str | None, since: Any, until: Any, force: bool
+) -> None:
+    """Map records again and push what changed, e.g. after fixing a mapping.
+
+    Covers the records created in --since .. --until (default: everything),
+    without moving the incremental watermark.
+    """
+    from datetime import UTC
+
+    from connector.sync_commands import resync
+
+    since = since.replace(tzinfo=UTC) if since else None
+    until = until.replace(tzinfo=UTC) if until else None
+    sys.exit(resync(app.config(), adapter, _streams(stream), since, until, force, Console()))
+
+
+@cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@friendly_errors
+def status_command(app: AppContext, as_json: bool) -> None:
+    """Show per adapter and stream: watermark, window in progress, last run, failures."""
+    from connector.sync_commands import status
+
+    status(load_config(app.config_path, need_revont_key=False), as_json, Console())
+
+
+@cli.group("failures")
+def failures_group() -> None:
+    """List, retry and discard records that could not be pushed."""
+
+
+@failures_group.command("list")
+@click.option("--adapter", help="Only this adapter.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+@friendly_errors
+def failures_list(app: AppContext, adapter: str | None, as_json: bool) -> None:
+    """List pending failures with their error, attempts and next automatic retry."""
+    from connector.sync_commands import list_failures
+
+    list_failures(load_config(app.config_path, need_revont_key=False), adapter, as_json, Console())
+
+
+@failures_group.command("retry")
+@click.option("--adapter", required=True, help="The adapter whose failures to retry.")
+@click.pass_obj
+@friendly_errors
+def failures_retry(app: AppContext, adapter: str) -> None:
+    """Retry the adapter's pending failures now, ignoring their backoff."""
+    from connector.sync_commands import retry_failures
+
+    sys.exit(retry_failures(app.config(), adapter, Console()))
+
+
+@failures_group.command("discard")
+@click.argument("ids", nargs=-1, type=int, required=True)
+@click.pass_obj
+@friendly_errors
+def failures_discard(app: AppContext, ids: tuple[int, ...]) -> None:
+    """Stop retrying the failures with these ids (see `failures list`)."""
+    from connector.sync_commands import discard_failures
+
+    sys.exit(
+        discard_failures(load_config(app.config_path, need_revont_key=False), list(ids), Console())
+    )
+
+
 # -- sandbox and demo ----------------------------------------------------------------------
 
 

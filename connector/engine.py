@@ -162,6 +162,7 @@ class SyncEngine:
         clock: Clock | None = None,
         options: EngineOptions | None = None,
         owner: str | None = None,
+        progress: Callable[[str, str, int], None] | None = None,
     ) -> None:
         self.client = client
         self.store = store
@@ -170,6 +171,8 @@ class SyncEngine:
         self.options = options or EngineOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._writes = 0
+        #: Told (adapter, stream, records) after each page is committed: progress bars, logs.
+        self.progress = progress or (lambda adapter, stream, n: None)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
@@ -213,6 +216,7 @@ class SyncEngine:
                         dest, stream, page.items, page.invalid, counts, remap=True, force=force
                     )
                     self._commit(dest, stream, cp, None)
+                    self.progress(dest.name, stream, len(page.items) + len(page.invalid))
 
         return self._leased(adapter, "resync", work)
 
@@ -290,6 +294,7 @@ class SyncEngine:
             if next_state.window_to is None and state.watermark is None:
                 next_state = replace(next_state, reconciled_at=state.window_to)
             self._commit(dest, stream, cp, next_state)
+            self.progress(dest.name, stream, len(page_items) + len(page_invalid))
             state = next_state
 
     def _pages(

@@ -14,7 +14,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from adapters.base import AdapterConfig
 from connector.errors import ConfigError, ConfigProblem
 from connector.mapping import (
     FailedRecord,
@@ -22,28 +21,12 @@ from connector.mapping import (
     Mapping,
     Outcome,
     SkippedRecord,
-    default_mapping_path,
     load_mapping,
 )
 from connector.mapping.crm_check import check_against_crm
 from connector.plugins import AdapterRegistry
 from connector.settings import Config, load_config
-from connector.wiring import build_revont_client
-
-
-def resolve_mapping(
-    name: str, config: AdapterConfig | None, explicit: Path | None = None
-) -> tuple[Path, dict[str, dict[str, str]]]:
-    """The mapping file for adapter ``name`` and the value maps its configuration adds."""
-    maps = dict(config.maps) if config is not None else {}
-    path = explicit or (config.mapping if config is not None else None)
-    path = path or default_mapping_path(name)
-    if path is None:
-        raise ConfigError(
-            "mappings",
-            [ConfigProblem(f"adapters.{name}.mapping", "no mapping file given and none shipped")],
-        )
-    return Path(path), maps
+from connector.wiring import build_revont_client, resolve_mapping
 
 
 def check_mapping(

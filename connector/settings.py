@@ -26,6 +26,7 @@ import tomllib
 from collections.abc import Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlsplit, urlunsplit
@@ -68,6 +69,31 @@ class RevontSettings(SecretsModel):
         if not value.startswith(("https://", "http://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+
+class SyncSettings(SecretsModel):
+    """The ``[sync]`` table: how the engine walks Revont's history."""
+
+    #: Windows start this many seconds before the watermark (late-indexed calls).
+    lag_seconds: int = Field(default=300, ge=0)
+    #: The first run syncs records created since this time (unset: everything).
+    since: datetime | None = None
+    #: A pending summary is first checked again after this many seconds, then at doubling
+    #: intervals, until the deadline (then the call is reported as a failure).
+    enrichment_first_check_seconds: int = Field(default=120, ge=0)
+    enrichment_deadline_hours: float = Field(default=6.0, gt=0)
+    #: Reconciliation re-lists this many days of calls, this often.
+    reconcile_lookback_days: float = Field(default=7.0, gt=0)
+    reconcile_every_hours: float = Field(default=6.0, gt=0)
+    #: How long a run's lease lasts without renewal (another process may take it after).
+    lease_ttl_seconds: int = Field(default=900, ge=60)
+
+    @field_validator("since")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2026-01-01T00:00:00Z")
+        return value
 
 
 class StateSettings(SecretsModel):
@@ -165,6 +191,7 @@ class _Sources(BaseSettings):
 
     revont: dict[str, Any] = Field(default_factory=dict)
     state: dict[str, Any] = Field(default_factory=dict)
+    sync: dict[str, Any] = Field(default_factory=dict)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
@@ -188,6 +215,7 @@ class Config:
     revont: RevontSettings
     state: StateSettings
     adapters: dict[str, AdapterConfig] = field(default_factory=dict)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
     @property
     def state_url(self) -> str:
@@ -244,6 +272,7 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment, need_revont_key: b
         hint = RevontSettings.secret_hint("api_key")
         problems.append(ConfigProblem("revont.api_key", f"missing secret; {hint}"))
     state = _validate(StateSettings, merged.state, "state", context, env, problems)
+    sync = _validate(SyncSettings, merged.sync, "sync", context, env, problems)
     adapters: dict[str, AdapterConfig] = {}
     for name, table in merged.adapters.items():
         if name not in env.registry:
@@ -255,8 +284,8 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment, need_revont_key: b
             adapters[name] = cfg
     if problems:
         raise ConfigError(source, problems)
-    assert revont is not None and state is not None
-    return Config(path=path, revont=revont, state=state, adapters=adapters)
+    assert revont is not None and state is not None and sync is not None
+    return Config(path=path, revont=revont, state=state, adapters=adapters, sync=sync)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -283,7 +312,7 @@ def _table_shapes(raw: dict[str, Any]) -> list[ConfigProblem]:
     """Tables that are not tables: reported before the environment is laid over them."""
     found = [
         ConfigProblem(key, f"must be a table ([{key}]), not {type(raw[key]).__name__}")
-        for key in ("revont", "state", "adapters")
+        for key in ("revont", "state", "sync", "adapters")
         if key in raw and not isinstance(raw[key], dict)
     ]
     adapters = raw.get("adapters")
@@ -400,6 +429,7 @@ def describe(config: Config) -> dict[str, Any]:
         "config": str(config.path),
         "revont": table(config.revont),
         "state": {"url": _hide_password(config.state_url)},
+        "sync": config.sync.model_dump(mode="json"),
         "adapters": {name: table(cfg) for name, cfg in config.adapters.items()},
     }
 
@@ -409,6 +439,7 @@ __all__ = [
     "Config",
     "RevontSettings",
     "StateSettings",
+    "SyncSettings",
     "describe",
     "load_config",
 ]

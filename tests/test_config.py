@@ -56,9 +56,10 @@ def test_the_example_config_is_valid_and_complete(tmp_path):
     env = {**ENV, "SALESFORCE_USERNAME": "u@example.com", "SALESFORCE_CONSUMER_KEY": "ck",
            "SALESFORCE_PRIVATE_KEY": "pk"}
     config = load_config(path, environ=env)
-    from connector.settings import RevontSettings, StateSettings
+    from connector.settings import RevontSettings, StateSettings, SyncSettings
 
     for model, table in [(RevontSettings, "revont"), (StateSettings, "state"),
+                         (SyncSettings, "sync"),
                          (type(config.adapters["hubspot"]), "adapters.hubspot"),
                          (type(config.adapters["salesforce"]), "adapters.salesforce")]:
         for key in model.model_fields:

@@ -1,0 +1,105 @@
+"""`run`, `resync`, `status` and `failures` from the command line, into the memory adapter."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from click.testing import CliRunner
+
+from adapters.memory import MemoryAdapter, MemoryConfig
+from connector.cli import cli
+
+MAPPING = """
+version = 1
+[objects.contact]
+source = "contacts"
+external_id = "revont_contact_id"
+[objects.contact.fields]
+email = { path = "email", transforms = ["email"] }
+[objects.call]
+source = "calls"
+external_id = "revont_call_id"
+[objects.call.fields]
+outcome = "outcome"
+"""
+
+
+def setup(make_sandbox, tmp_path):
+    sandbox = make_sandbox(calls=80, contacts=20, anchor=datetime.now(UTC))
+    (tmp_path / "mapping.toml").write_text(MAPPING)
+    config = tmp_path / "revont-sync.toml"
+    config.write_text(
+        f'[revont]\nbase_url = "{sandbox.api_url}"\n'
+        '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n'
+    )
+    env = {"REVONT_API_KEY": sandbox.read_key, "COLUMNS": "250"}
+
+    def run(*args):
+        return CliRunner().invoke(cli, ["--config", str(config), *args], env=env)
+
+    return sandbox, run, tmp_path / "crm.db"
+
+
+def crm_records(path):
+    crm = MemoryAdapter(MemoryConfig(path=path))
+    try:
+        return crm.records()
+    finally:
+        crm.close()
+
+
+def test_run_status_and_an_idempotent_second_run(make_sandbox, tmp_path):
+    sandbox, run, crm_db = setup(make_sandbox, tmp_path)
+    result = run("run")
+    assert result.exit_code == 0, result.output
+    assert "What the run did" in result.output
+    records = crm_records(crm_db)
+    contacts = [r for r in records if r.crm_object == "contact"]
+    assert len(contacts) == len(sandbox.workspace.contacts.by_id)
+    assert len(records) - len(contacts) == len(sandbox.workspace.calls.by_id)
+    assert (tmp_path / "revont-sync.db").stat().st_mode & 0o777 == 0o600
+
+    result = run("run")
+    assert result.exit_code == 0
+    assert len(crm_records(crm_db)) == len(records)
+
+    result = run("status", "--json")
+    assert result.exit_code == 0, result.output
+    [entry] = json.loads(result.output)
+    assert entry["adapter"] == "memory" and entry["last_run"]["status"] == "succeeded"
+    assert entry["streams"]["calls"]["watermark"] and entry["streams"]["calls"]["window"] is None
+    result = run("status")
+    assert result.exit_code == 0 and "memory" in result.output
+
+
+def test_failures_list_retry_discard_and_resync(make_sandbox, tmp_path):
+    sandbox, run, crm_db = setup(make_sandbox, tmp_path)
+    bad = sandbox.add_contact(email="not-an-email")
+    other = sandbox.add_contact(email="also bad")
+    assert run("run").exit_code == 0
+    result = run("failures", "list", "--json")
+    failures = json.loads(result.output)
+    assert {f["record_id"] for f in failures} == {bad["id"], other["id"]}
+    assert all(f["error_class"] == "MappingError" for f in failures)
+    result = run("failures", "retry", "--adapter", "memory")
+    assert result.exit_code == 0 and "2 failure(s) still pending" in result.output
+    first = min(f["id"] for f in failures)
+    result = run("failures", "discard", str(first))
+    assert result.exit_code == 0 and "Discarded 1" in result.output
+    assert len(json.loads(run("failures", "list", "--json").output)) == 1
+    result = run("resync", "--adapter", "memory", "--stream", "calls", "--force")
+    assert result.exit_code == 0, result.output
+    assert "What the run did" in result.output
+
+
+def test_an_adapter_that_cannot_write_yet_is_refused_clearly(make_sandbox, tmp_path):
+    sandbox, run, crm_db = setup(make_sandbox, tmp_path)
+    config = tmp_path / "revont-sync.toml"
+    config.write_text(config.read_text() + "[adapters.hubspot]\n")
+    result = CliRunner().invoke(
+        cli, ["--config", str(config), "run", "--adapter", "hubspot"],
+        env={"REVONT_API_KEY": sandbox.read_key, "HUBSPOT_ACCESS_TOKEN": "t"},
+    )
+    assert result.exit_code == 2
+    assert "the hubspot adapter cannot write to its CRM yet" in result.output
