@@ -142,6 +142,22 @@ class _Checkpoint:
         )
 
 
+def _is_dead_local_process(owner: str) -> bool:
+    """True when ``owner`` (host:pid:nonce) names a process of this host that is gone,
+    such as a killed sync: its lease need not be waited out."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 #: What runs under a lease: (destination, run id, counts to fill, run start).
 Work = Callable[["Destination", int, Counter[str], datetime], None]
 
@@ -171,6 +187,7 @@ class SyncEngine:
         self.options = options or EngineOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._writes = 0
+        self._lease = ""
         #: Told (adapter, stream, records) after each page is committed: progress bars, logs.
         self.progress = progress or (lambda adapter, stream, n: None)
 
@@ -250,8 +267,14 @@ class SyncEngine:
         holder = self.store.acquire_lease(
             lease, self.owner, now=self.now(), ttl=self.options.lease_ttl
         )
-        if holder is not None:
+        if holder is not None and not (
+            _is_dead_local_process(holder.owner)
+            and self.store.take_over_lease(
+                lease, holder.owner, self.owner, now=self.now(), ttl=self.options.lease_ttl
+            )
+        ):
             raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
+        self._lease = lease
         started = self.now()
         run_id = self.store.start_run(adapter, trigger, started)
         counts: Counter[str] = Counter()
@@ -276,6 +299,14 @@ class SyncEngine:
             self.store.release_lease(lease, self.owner)
         return RunReport(run_id, adapter, status, counts, requests, error)
 
+    def _renew_lease(self) -> None:
+        """Keep the lease while a long run works (it would expire after lease_ttl)."""
+        holder = self.store.acquire_lease(
+            self._lease, self.owner, now=self.now(), ttl=self.options.lease_ttl
+        )
+        if holder is not None:  # someone took an expired lease: stop before writing more
+            raise LeaseHeldError(self._lease.removeprefix("sync:"), holder.owner, holder.expires_at)
+
     # -- windows -----------------------------------------------------------------------
 
     def _sync_window(
@@ -294,6 +325,7 @@ class SyncEngine:
             if next_state.window_to is None and state.watermark is None:
                 next_state = replace(next_state, reconciled_at=state.window_to)
             self._commit(dest, stream, cp, next_state)
+            self._renew_lease()
             self.progress(dest.name, stream, len(page_items) + len(page_invalid))
             state = next_state
 

@@ -484,6 +484,18 @@ class SqlStateStore:
             return self.acquire_lease(name, owner, now=now, ttl=ttl)
         return LeaseHolder(row.owner, row.expires_at)
 
+    def take_over_lease(
+        self, name: str, dead_owner: str, owner: str, *, now: datetime, ttl: timedelta
+    ) -> bool:
+        """Take a lease from an owner known to be dead (a killed process on this host)."""
+        with self.engine.begin() as connection:
+            taken = connection.execute(
+                update(leases)
+                .where((leases.c.name == name) & (leases.c.owner == dead_owner))
+                .values(owner=owner, expires_at=now + ttl)
+            )
+            return bool(taken.rowcount == 1)
+
     def release_lease(self, name: str, owner: str) -> None:
         with self.engine.begin() as connection:
             connection.execute(
