@@ -60,7 +60,7 @@ from connector.errors import (
 )
 from connector.mapping import FailedRecord, MappedRecord, Mapping, SkippedRecord
 from connector.quota import Clock, SystemClock
-from connector.revont.client import RevontClient
+from connector.revont.client import RevontSource
 from connector.state import IdMapEntry, SqlStateStore, StateTransaction, StreamState
 
 log = logging.getLogger(__name__)
@@ -171,7 +171,7 @@ def fingerprint(data: Any) -> str:
 class SyncEngine:
     def __init__(
         self,
-        client: RevontClient,
+        client: RevontSource,
         store: SqlStateStore,
         destinations: dict[str, Destination],
         *,
@@ -554,9 +554,10 @@ class SyncEngine:
         tx.put_ids(cp.ids)
         tx.put_source_fingerprints(adapter, stream, cp.sources, now)
         failed = {(f["object"], f["record_id"]) for f in cp.failures}
-        for obj, record_id in cp.resolved:
-            if (obj, record_id) not in failed:
-                tx.resolve_failure(adapter, obj, record_id)
+        if cp.resolved and tx.has_pending_failures(adapter):
+            for obj, record_id in cp.resolved:
+                if (obj, record_id) not in failed:
+                    tx.resolve_failure(adapter, obj, record_id)
         for failure in cp.failures:
             tx.record_failure(adapter=adapter, now=now, **failure)
         for call_id in cp.awaiting:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, SecretStr, ValidationError
 
@@ -34,6 +34,36 @@ M = TypeVar("M", bound=BaseModel)
 
 def _object_problem(body: Any) -> str | None:
     return None if isinstance(body, dict) else "the answer is not a JSON object"
+
+
+class RevontSource(Protocol):
+    """What the sync engine reads Revont through: :class:`RevontClient`, or a stand-in
+    (the engine benchmark feeds generated pages without a network)."""
+
+    @property
+    def stats(self) -> RequestStats: ...
+
+    def iter_call_pages(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        cursor: str | None = None,
+    ) -> Iterator[Page[Call]]: ...
+
+    def iter_contact_pages(
+        self,
+        *,
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        cursor: str | None = None,
+    ) -> Iterator[Page[Contact]]: ...
+
+    def get_call(self, call_id: str) -> CallDetail: ...
+
+    def get_contact(self, contact_id: str) -> Contact: ...
+
+    def close(self) -> None: ...
 
 
 class RevontClient:

@@ -23,7 +23,16 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, create_engine, event, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -139,40 +148,96 @@ class StateTransaction:
             )
 
     def put_ids(self, entries: Iterable[IdMapEntry]) -> None:
-        for e in entries:
-            where = (
-                (id_map.c.adapter == e.adapter)
-                & (id_map.c.object == e.object)
-                & (id_map.c.external_id == e.external_id)
-            )
-            values = {"crm_id": e.crm_id, "fingerprint": e.fingerprint, "pushed_at": e.pushed_at}
-            if self.connection.execute(update(id_map).where(where).values(**values)).rowcount:
-                continue
-            self.connection.execute(
-                insert(id_map).values(
-                    adapter=e.adapter, object=e.object, external_id=e.external_id, **values
+        """Insert or update id-map entries, a page at a time (one SELECT, two batches)."""
+        by_key = {(e.adapter, e.object, e.external_id): e for e in entries}
+        if not by_key:
+            return
+        existing: set[tuple[str, str, str]] = set()
+        groups: dict[tuple[str, str], list[str]] = {}
+        for adapter, obj, external_id in by_key:
+            groups.setdefault((adapter, obj), []).append(external_id)
+        for (adapter, obj), ids in groups.items():
+            for start in range(0, len(ids), 500):
+                rows = self.connection.execute(
+                    select(id_map.c.external_id).where(
+                        (id_map.c.adapter == adapter)
+                        & (id_map.c.object == obj)
+                        & id_map.c.external_id.in_(ids[start : start + 500])
+                    )
                 )
+                existing.update((adapter, obj, row.external_id) for row in rows)
+        rows_new = [_id_row(e) for key, e in by_key.items() if key not in existing]
+        rows_old = [_id_row(e, prefix="b_") for key, e in by_key.items() if key in existing]
+        if rows_new:
+            self.connection.execute(insert(id_map), rows_new)
+        if rows_old:
+            self.connection.execute(
+                update(id_map)
+                .where(
+                    (id_map.c.adapter == bindparam("b_adapter"))
+                    & (id_map.c.object == bindparam("b_object"))
+                    & (id_map.c.external_id == bindparam("b_external_id"))
+                )
+                .values(
+                    crm_id=bindparam("b_crm_id"),
+                    fingerprint=bindparam("b_fingerprint"),
+                    pushed_at=bindparam("b_pushed_at"),
+                ),
+                rows_old,
             )
 
     def put_source_fingerprints(
         self, adapter: str, stream: str, fingerprints: dict[str, str], now: datetime
     ) -> None:
-        for record_id, fingerprint in fingerprints.items():
-            where = (
-                (source_records.c.adapter == adapter)
-                & (source_records.c.stream == stream)
-                & (source_records.c.record_id == record_id)
-            )
-            values = {"fingerprint": fingerprint, "seen_at": now}
-            if self.connection.execute(
-                update(source_records).where(where).values(**values)
-            ).rowcount:
-                continue
-            self.connection.execute(
-                insert(source_records).values(
-                    adapter=adapter, stream=stream, record_id=record_id, **values
+        """Insert or update the list fingerprints of a page of records."""
+        if not fingerprints:
+            return
+        ids = list(fingerprints)
+        existing: set[str] = set()
+        for start in range(0, len(ids), 500):
+            rows = self.connection.execute(
+                select(source_records.c.record_id).where(
+                    (source_records.c.adapter == adapter)
+                    & (source_records.c.stream == stream)
+                    & source_records.c.record_id.in_(ids[start : start + 500])
                 )
             )
+            existing.update(row.record_id for row in rows)
+        new = [
+            {
+                "adapter": adapter,
+                "stream": stream,
+                "record_id": rid,
+                "fingerprint": fp,
+                "seen_at": now,
+            }
+            for rid, fp in fingerprints.items()
+            if rid not in existing
+        ]
+        old = [
+            {"b_record_id": rid, "b_fingerprint": fp}
+            for rid, fp in fingerprints.items()
+            if rid in existing
+        ]
+        if new:
+            self.connection.execute(insert(source_records), new)
+        if old:
+            self.connection.execute(
+                update(source_records)
+                .where(
+                    (source_records.c.adapter == adapter)
+                    & (source_records.c.stream == stream)
+                    & (source_records.c.record_id == bindparam("b_record_id"))
+                )
+                .values(fingerprint=bindparam("b_fingerprint"), seen_at=now),
+                old,
+            )
+
+    def has_pending_failures(self, adapter: str) -> bool:
+        query = select(failures.c.id).where(
+            (failures.c.adapter == adapter) & (failures.c.status == "pending")
+        )
+        return self.connection.execute(query.limit(1)).first() is not None
 
     def record_failure(
         self,
@@ -501,6 +566,17 @@ class SqlStateStore:
             connection.execute(
                 leases.delete().where((leases.c.name == name) & (leases.c.owner == owner))
             )
+
+
+def _id_row(entry: IdMapEntry, prefix: str = "") -> dict[str, Any]:
+    return {
+        f"{prefix}adapter": entry.adapter,
+        f"{prefix}object": entry.object,
+        f"{prefix}external_id": entry.external_id,
+        f"{prefix}crm_id": entry.crm_id,
+        f"{prefix}fingerprint": entry.fingerprint,
+        f"{prefix}pushed_at": entry.pushed_at,
+    }
 
 
 def _failure(data: dict[str, Any]) -> Failure:
