@@ -100,6 +100,9 @@ def cli(ctx: click.Context, config_path: Path, log_level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if log_level.upper() != "DEBUG":
+        # Schema migrations report each step at INFO; only problems are worth a line.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     ctx.obj = AppContext(config_path)
 
 
@@ -402,27 +405,22 @@ def sandbox_revont(
 
 
 @cli.command("demo")
-@click.option("--calls", default=600, show_default=True, help="Calls in the sandbox workspace.")
-@click.option("--contacts", default=150, show_default=True, help="Contacts in the sandbox.")
+@click.option("--calls", default=300, show_default=True, help="Calls in the sandbox workspace.")
+@click.option("--contacts", default=80, show_default=True, help="Contacts in the sandbox.")
 @click.option(
-    "--details",
-    default=25,
-    show_default=True,
-    help="How many calls to fetch in detail (one request each).",
-)
-@click.option(
-    "--rate-limit", default=300, show_default=True, help="Sandbox requests per 10-second window."
+    "--rate-limit", default=600, show_default=True, help="Sandbox requests per 10-second window."
 )
 @friendly_errors
-def demo_command(calls: int, contacts: int, details: int, rate_limit: int) -> None:
-    """Try the connector with nothing to set up: start the Revont sandbox on loopback
-    and pull its contacts and calls with pacing and progress bars.
+def demo_command(calls: int, contacts: int, rate_limit: int) -> None:
+    """Try the whole sync with nothing to set up: the Revont sandbox on loopback, the
+    shipped HubSpot mapping, the in-memory CRM, a first and an incremental run.
 
-    The CRM side of the demo arrives with the HubSpot and Salesforce adapters.
+    No credentials, nothing external. The HubSpot and Salesforce sandboxes join
+    when their adapters land.
     """
     from connector.demo import run_demo
 
-    run_demo(calls=calls, contacts=contacts, details=details, rate_limit=rate_limit)
+    run_demo(calls=calls, contacts=contacts, rate_limit=rate_limit)
 
 
 def main() -> None:

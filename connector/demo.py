@@ -1,86 +1,147 @@
-"""``revont-sync demo``: the connector on embedded sandboxes, nothing to set up.
+"""``revont-sync demo``: the whole sync on embedded sandboxes, nothing to set up.
 
-Today the demo covers the Revont side: it starts the Revont sandbox on
-loopback, pulls every contact and call through the real client (paced to the
-sandbox's rate-limit headers), fetches a few calls in detail, and reports what
-it saw and what it cost in requests. The CRM side joins when the adapters land.
+It starts the Revont sandbox on loopback, syncs its contacts and calls through
+the real client, engine, state store and the shipped HubSpot mapping into the
+in-memory CRM, then changes things in Revont the way a working day does (new
+calls, summaries ready, action items completed, outcomes edited), runs an
+incremental sync, and shows what landed and what each run cost in requests.
+The HubSpot and Salesforce sandboxes join when their adapters land.
 """
 
 from __future__ import annotations
 
+import random
+import tempfile
 from collections import Counter
+from datetime import timedelta
+from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from adapters.memory import MemoryAdapter
+from connector.engine import Destination, EngineOptions, RunReport, SyncEngine
+from connector.mapping import load_mapping, shipped_mappings
 from connector.quota import WindowPacer
 from connector.revont.client import RevontClient
 from connector.revont.sandbox import RevontSandbox
+from connector.state import SqlStateStore
+
+COLUMNS = ("pulled", "created", "updated", "unchanged", "skipped", "failed")
 
 
 def run_demo(
-    *, calls: int, contacts: int, details: int, rate_limit: int, console: Console | None = None
+    *, calls: int, contacts: int, rate_limit: int, console: Console | None = None
 ) -> dict[str, int]:
-    """Run the demo and return its figures (also printed)."""
+    """Run the demo; return the figures it printed."""
     console = console or Console()
-    figures: Counter[str] = Counter()
-    with RevontSandbox(
-        calls=calls, contacts=contacts, rate_limit=rate_limit, window_seconds=10
-    ) as sandbox:
+    rng = random.Random(7)
+    with (
+        RevontSandbox(
+            calls=calls, contacts=contacts, rate_limit=rate_limit, window_seconds=10
+        ) as sandbox,
+        tempfile.TemporaryDirectory() as folder,
+    ):
         console.print(
-            f"Revont sandbox running at [bold]{sandbox.api_url}[/] "
-            f"({rate_limit} requests per 10 s window)"
+            f"Revont sandbox at [bold]{sandbox.api_url}[/] "
+            f"({calls} calls, {contacts} contacts; {rate_limit} requests per 10 s)"
         )
         pacer = WindowPacer("revont", reserve_fraction=0.1, max_wait=30)
-        with RevontClient(sandbox.read_key, base_url=sandbox.api_url, pacer=pacer) as client:
-            progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=console,
+        client = RevontClient(sandbox.read_key, base_url=sandbox.api_url, pacer=pacer)
+        store = SqlStateStore(f"sqlite:///{Path(folder) / 'state.db'}")
+        crm = MemoryAdapter()
+        mapping = load_mapping(shipped_mappings()["hubspot"])
+        options = EngineOptions(enrichment_first_check=timedelta(0), reconcile_every=timedelta(0))
+        engine = SyncEngine(
+            client, store, {"crm": Destination("crm", crm, mapping)}, options=options
+        )
+        try:
+            first = _run(engine, console, "first sync")
+            changes = _change_the_day(sandbox, rng)
+            console.print(f"Meanwhile in Revont: {changes}.")
+            second = _run(engine, console, "incremental sync")
+            _show(console, [("first sync", first), ("incremental sync", second)], crm)
+        finally:
+            client.close()
+            crm_counts = Counter(r.crm_object for r in crm.records())
+            crm.close()
+            store.close()
+    return {
+        "first_created": first.counts["created"],
+        "second_created": second.counts["created"],
+        "second_updated": second.counts["updated"],
+        "contacts": crm_counts["contacts"],
+        "calls": crm_counts["calls"],
+        "tasks": crm_counts["tasks"],
+    }
+
+
+def _run(engine: SyncEngine, console: Console, label: str) -> RunReport:
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed} records"),
+        TimeElapsedColumn(),
+        console=console,
+    )
+    tasks: dict[str, object] = {}
+
+    def advance(adapter: str, stream: str, records: int) -> None:
+        if stream not in tasks:
+            tasks[stream] = progress.add_task(f"{label}: {stream}", total=None)
+        progress.advance(tasks[stream], records)  # type: ignore[arg-type]
+
+    engine.progress = advance
+    with progress:
+        return engine.run("crm", trigger="manual")
+
+
+def _change_the_day(sandbox: RevontSandbox, rng: random.Random) -> str:
+    ws = sandbox.workspace
+    new = [sandbox.add_call() for _ in range(3)]
+    pending = [
+        c["id"]
+        for c in ws.calls.by_id.values()
+        if c["_summary"] is None and c["id"] not in {n["id"] for n in new}
+    ]
+    for call_id in pending[:5]:
+        sandbox.make_summary_ready(call_id)
+    recent = sorted(ws.calls.by_id.values(), key=lambda c: c["created_at"])[-60:]
+    open_items = [i["id"] for c in recent for i in c["_action_items"] if i["status"] == "open"]
+    for item_id in open_items[:3]:
+        sandbox.complete_action_item(item_id)
+    edited = rng.sample([c["id"] for c in recent], 2)
+    for call_id in edited:
+        sandbox.update_call(call_id, outcome="won")
+    return (
+        f"{len(new)} new calls, {min(5, len(pending))} summaries ready, "
+        f"{min(3, len(open_items))} action items completed, 2 outcomes edited"
+    )
+
+
+def _show(console: Console, runs: list[tuple[str, RunReport]], crm: MemoryAdapter) -> None:
+    table = Table("run", *COLUMNS, "Revont requests", "CRM requests", title="What each run did")
+    for label, report in runs:
+        table.add_row(
+            label,
+            *(str(report.counts.get(c, 0)) for c in COLUMNS),
+            str(report.requests.get("revont", 0)),
+            str(report.requests.get("crm", 0)),
+        )
+    console.print(table)
+    landed = Counter(r.crm_object for r in crm.records())
+    table = Table("CRM object", "records", title="What landed in the (in-memory) CRM")
+    for crm_object, count in sorted(landed.items()):
+        table.add_row(crm_object, str(count))
+    console.print(table)
+    sample = next((r for r in crm.records("calls") if r.values.get("hs_call_body")), None)
+    if sample is not None:
+        console.print(f"A call as the CRM holds it ({sample.external_id} -> {sample.crm_id}):")
+        for name, value in sorted(sample.values.items()):
+            text = str(value).replace("\n", " ")
+            console.print(
+                f"  {name} = {text[:90] + '...' if len(text) > 90 else text}",
+                markup=False,
+                highlight=False,
             )
-            with progress:
-                task = progress.add_task("contacts", total=contacts)
-                for contact_page in client.iter_contact_pages():
-                    figures["contacts"] += len(contact_page.items)
-                    figures["invalid"] += len(contact_page.invalid)
-                    progress.advance(task, len(contact_page.items) + len(contact_page.invalid))
-                task = progress.add_task("calls", total=calls)
-                newest: list[str] = []
-                for page in client.iter_call_pages():
-                    for call in page.items:
-                        figures["calls"] += 1
-                        figures["calls without prospect"] += call.prospect_email is None
-                        if len(newest) < details:
-                            newest.append(call.id)
-                    figures["invalid"] += len(page.invalid)
-                    progress.advance(task, len(page.items) + len(page.invalid))
-                task = progress.add_task("call details", total=len(newest))
-                for call_id in newest:
-                    detail = client.get_call(call_id)
-                    figures["details"] += 1
-                    figures["summaries pending"] += detail.summary_pending
-                    figures["action items"] += len(detail.action_items or [])
-                    progress.advance(task)
-            table = Table(title="What the demo pulled from Revont")
-            table.add_column("what")
-            table.add_column("count", justify="right")
-            for key in (
-                "contacts",
-                "calls",
-                "calls without prospect",
-                "details",
-                "summaries pending",
-                "action items",
-                "invalid",
-            ):
-                table.add_row(key, str(figures[key]))
-            table.add_row("Revont requests", str(client.stats.total))
-            table.add_row("429 answers", str(sandbox.requests.count(status=429)))
-            table.add_row("retries", str(client.stats.retries))
-            console.print(table)
-            figures["requests"] = client.stats.total
-            figures["429"] = sandbox.requests.count(status=429)
-    return dict(figures)

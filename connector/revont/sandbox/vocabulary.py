@@ -76,7 +76,8 @@ def make_email(rng: random.Random, first: str, last: str) -> str:
     elif style < 0.20:
         local = f"{ascii_first}.o'{ascii_last}"
     elif style < 0.24:
-        local = f'"{ascii_first} {ascii_last}"'
+        # A quoted local part is quoted whole, digits included (RFC 5322).
+        return f'"{ascii_first} {ascii_last}{rng.randint(1, 999)}"@{domain}'
     elif style < 0.40:
         local = f"{ascii_first.capitalize()}.{ascii_last.capitalize()}"
     else:
