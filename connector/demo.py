@@ -17,7 +17,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from adapters.memory import MemoryAdapter
@@ -27,6 +26,7 @@ from connector.quota import WindowPacer
 from connector.revont.client import RevontClient
 from connector.revont.sandbox import RevontSandbox
 from connector.state import SqlStateStore
+from connector.sync_commands import page_progress
 
 COLUMNS = ("pulled", "created", "updated", "unchanged", "skipped", "failed")
 
@@ -78,21 +78,7 @@ def run_demo(
 
 
 def _run(engine: SyncEngine, console: Console, label: str) -> RunReport:
-    progress = Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TextColumn("{task.completed} records"),
-        TimeElapsedColumn(),
-        console=console,
-    )
-    tasks: dict[str, object] = {}
-
-    def advance(adapter: str, stream: str, records: int) -> None:
-        if stream not in tasks:
-            tasks[stream] = progress.add_task(f"{label}: {stream}", total=None)
-        progress.advance(tasks[stream], records)  # type: ignore[arg-type]
-
-    engine.progress = advance
+    progress, engine.progress = page_progress(console, label)
     with progress:
         return engine.run("crm", trigger="manual")
 

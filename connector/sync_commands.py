@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from connector.engine import RunReport, SyncEngine
@@ -26,14 +26,13 @@ from connector.state import Run, SqlStateStore
 from connector.wiring import build_engine
 
 log = logging.getLogger("revont_sync.sync")
+ProgressHook = Callable[[str, str, int], None]
 COUNT_COLUMNS = ("pulled", "created", "updated", "unchanged", "skipped", "failed")
 
 
-@contextmanager
-def _engine_with_progress(
-    config: Config, adapters: list[str] | None, console: Console
-) -> Iterator[SyncEngine]:
-    engine = build_engine(config, adapters)
+def page_progress(console: Console, label: str = "") -> tuple[Progress, ProgressHook]:
+    """A rich progress display with one line per (adapter, stream), and the engine hook
+    that advances it after each page."""
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -41,18 +40,28 @@ def _engine_with_progress(
         TimeElapsedColumn(),
         console=console,
     )
-    tasks: dict[tuple[str, str], Any] = {}
+    tasks: dict[tuple[str, str], TaskID] = {}
 
-    def report(adapter: str, stream: str, records: int) -> None:
-        if console.is_terminal:
-            key = (adapter, stream)
-            if key not in tasks:
-                tasks[key] = progress.add_task(f"{adapter}: {stream}", total=None)
-            progress.advance(tasks[key], records)
-        else:
-            log.info("%s: %s: %d records pushed in this page", adapter, stream, records)
+    def advance(adapter: str, stream: str, records: int) -> None:
+        key = (adapter, stream)
+        if key not in tasks:
+            tasks[key] = progress.add_task(f"{label or adapter}: {stream}", total=None)
+        progress.advance(tasks[key], records)
 
-    engine.progress = report
+    return progress, advance
+
+
+@contextmanager
+def _engine_with_progress(
+    config: Config, adapters: list[str] | None, console: Console
+) -> Iterator[SyncEngine]:
+    engine = build_engine(config, adapters)
+    progress, advance = page_progress(console)
+
+    def log_page(adapter: str, stream: str, records: int) -> None:
+        log.info("%s: %s: %d records pushed in this page", adapter, stream, records)
+
+    engine.progress = advance if console.is_terminal else log_page
     try:
         if console.is_terminal:
             with progress:

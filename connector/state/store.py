@@ -157,15 +157,11 @@ class StateTransaction:
         for adapter, obj, external_id in by_key:
             groups.setdefault((adapter, obj), []).append(external_id)
         for (adapter, obj), ids in groups.items():
-            for start in range(0, len(ids), 500):
-                rows = self.connection.execute(
-                    select(id_map.c.external_id).where(
-                        (id_map.c.adapter == adapter)
-                        & (id_map.c.object == obj)
-                        & id_map.c.external_id.in_(ids[start : start + 500])
-                    )
-                )
-                existing.update((adapter, obj, row.external_id) for row in rows)
+            scope = (id_map.c.adapter == adapter) & (id_map.c.object == obj)
+            rows = _select_in(
+                self.connection, [id_map.c.external_id], scope, id_map.c.external_id, ids
+            )
+            existing.update((adapter, obj, row.external_id) for row in rows)
         rows_new = [_id_row(e) for key, e in by_key.items() if key not in existing]
         rows_old = [_id_row(e, prefix="b_") for key, e in by_key.items() if key in existing]
         if rows_new:
@@ -192,17 +188,17 @@ class StateTransaction:
         """Insert or update the list fingerprints of a page of records."""
         if not fingerprints:
             return
-        ids = list(fingerprints)
-        existing: set[str] = set()
-        for start in range(0, len(ids), 500):
-            rows = self.connection.execute(
-                select(source_records.c.record_id).where(
-                    (source_records.c.adapter == adapter)
-                    & (source_records.c.stream == stream)
-                    & source_records.c.record_id.in_(ids[start : start + 500])
-                )
+        scope = (source_records.c.adapter == adapter) & (source_records.c.stream == stream)
+        existing = {
+            row.record_id
+            for row in _select_in(
+                self.connection,
+                [source_records.c.record_id],
+                scope,
+                source_records.c.record_id,
+                list(fingerprints),
             )
-            existing.update(row.record_id for row in rows)
+        }
         new = [
             {
                 "adapter": adapter,
@@ -384,38 +380,27 @@ class SqlStateStore:
         return StreamState(**data)
 
     def ids(self, adapter: str, object: str, external_ids: Iterable[str]) -> dict[str, IdMapEntry]:
-        wanted = list(dict.fromkeys(external_ids))
-        found: dict[str, IdMapEntry] = {}
+        scope = (id_map.c.adapter == adapter) & (id_map.c.object == object)
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
-                rows = connection.execute(
-                    select(id_map).where(
-                        (id_map.c.adapter == adapter)
-                        & (id_map.c.object == object)
-                        & id_map.c.external_id.in_(chunk)
-                    )
-                )
-                for row in rows:
-                    found[row.external_id] = IdMapEntry(**row._asdict())
-        return found
+            rows = _select_in(
+                connection, [id_map], scope, id_map.c.external_id, list(dict.fromkeys(external_ids))
+            )
+            return {row.external_id: IdMapEntry(**row._asdict()) for row in rows}
 
     def source_fingerprints(
         self, adapter: str, stream: str, record_ids: Iterable[str]
     ) -> dict[str, str]:
-        wanted = list(dict.fromkeys(record_ids))
-        found: dict[str, str] = {}
+        scope = (source_records.c.adapter == adapter) & (source_records.c.stream == stream)
+        columns = [source_records.c.record_id, source_records.c.fingerprint]
         with self.engine.connect() as connection:
-            for start in range(0, len(wanted), 500):
-                rows = connection.execute(
-                    select(source_records.c.record_id, source_records.c.fingerprint).where(
-                        (source_records.c.adapter == adapter)
-                        & (source_records.c.stream == stream)
-                        & source_records.c.record_id.in_(wanted[start : start + 500])
-                    )
-                )
-                found.update({row.record_id: row.fingerprint for row in rows})
-        return found
+            rows = _select_in(
+                connection,
+                columns,
+                scope,
+                source_records.c.record_id,
+                list(dict.fromkeys(record_ids)),
+            )
+            return {row.record_id: row.fingerprint for row in rows}
 
     def failures(
         self,
@@ -566,6 +551,17 @@ class SqlStateStore:
             connection.execute(
                 leases.delete().where((leases.c.name == name) & (leases.c.owner == owner))
             )
+
+
+def _select_in(
+    connection: Connection, columns: list[Any], scope: Any, column: Any, values: list[str]
+) -> Iterator[Any]:
+    """Rows within ``scope`` whose ``column`` is one of ``values``, asked 500 at a time
+    (databases cap the parameters of one statement)."""
+    for start in range(0, len(values), 500):
+        yield from connection.execute(
+            select(*columns).where(scope & column.in_(values[start : start + 500]))
+        )
 
 
 def _id_row(entry: IdMapEntry, prefix: str = "") -> dict[str, Any]:
