@@ -100,10 +100,25 @@ class Destination:
 class RunReport:
     run_id: int
     adapter: str
-    status: str
+    status: str  # succeeded | failed | refused (another process holds the lease)
     counts: Counter[str]
     requests: dict[str, int]
     error: str | None = None
+    exception: BaseException | None = field(default=None, repr=False)
+
+
+@dataclass
+class _ActiveRun:
+    """One adapter's run in progress."""
+
+    name: str
+    dest: Destination
+    run_id: int
+    started: datetime
+    revont_before: int
+    counts: Counter[str] = field(default_factory=Counter)
+    states: dict[str, StreamState] = field(default_factory=dict)
+    exception: BaseException | None = None
 
 
 @dataclass
@@ -158,10 +173,6 @@ def _is_dead_local_process(owner: str) -> bool:
     return False
 
 
-#: What runs under a lease: (destination, run id, counts to fill, run start).
-Work = Callable[["Destination", int, Counter[str], datetime], None]
-
-
 def fingerprint(data: Any) -> str:
     """A stable digest of JSON-like data (key order does not matter)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
@@ -186,26 +197,65 @@ class SyncEngine:
         self.clock = clock or SystemClock()
         self.options = options or EngineOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._writes = 0
-        self._lease = ""
+        self._writes: dict[str, int] = {}  # CRM requests per adapter in the current run
         #: Told (adapter, stream, records) after each page is committed: progress bars, logs.
         self.progress = progress or (lambda adapter, stream, n: None)
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
 
-    # -- a run -------------------------------------------------------------------------
+    # -- runs --------------------------------------------------------------------------
 
     def run(
         self, adapter: str, *, trigger: str = "manual", streams: Iterable[str] = STREAMS
     ) -> RunReport:
         """One incremental run of ``adapter``; raises what stopped it, after recording it."""
+        [report] = self.run_all([adapter], trigger=trigger, streams=streams)
+        if report.exception is not None:
+            raise report.exception
+        return report
+
+    def run_all(
+        self,
+        adapters: Iterable[str] | None = None,
+        *,
+        trigger: str = "manual",
+        streams: Iterable[str] = STREAMS,
+    ) -> list[RunReport]:
+        """One incremental run of each adapter (default: all), pulling pages once for the
+        adapters whose windows coincide (as they do once they have run together).
+
+        Each adapter keeps its own state, lease, run record and failures; one adapter's
+        failure stops that adapter only. Returns a report per adapter, never raises for
+        an adapter's failure (see each report's ``exception``)."""
         streams = tuple(streams)
-        return self._leased(
-            adapter,
-            trigger,
-            lambda dest, run_id, counts, started: self._run(dest, run_id, counts, started, streams),
-        )
+        runs: list[_ActiveRun] = []
+        refused: list[RunReport] = []
+        for name in adapters or list(self.destinations):
+            try:
+                runs.append(self._begin(name, trigger))
+            except LeaseHeldError as exc:
+                refused.append(RunReport(0, name, "refused", Counter(), {}, str(exc), exc))
+        now = self.now()
+        for stream in streams:
+            groups: dict[tuple[Any, ...], list[_ActiveRun]] = {}
+            for run in runs:
+                if run.exception is None:
+                    state = self._open_window(run, stream, now)
+                    key = (state.window_from, state.window_to, state.window_cursor)
+                    groups.setdefault(key, []).append(run)
+            for members in groups.values():
+                self._sync_group(stream, members)
+        for run in runs:
+            if run.exception is None:
+                try:
+                    if "calls" in streams:
+                        self._enrich(run.dest, run.started, run.counts)
+                        self._reconcile(run.dest, run.counts)
+                    self._retry_failures(run.dest, run.counts, now=run.started)
+                except Exception as exc:
+                    run.exception = exc
+        return [self._finish(run, shared_by=len(runs)) for run in runs] + refused
 
     def resync(
         self,
@@ -221,48 +271,49 @@ class SyncEngine:
         watermark: for after a mapping change. An interrupted resync is started again."""
         streams = tuple(streams)
 
-        def work(dest: Destination, run_id: int, counts: Counter[str], started: datetime) -> None:
+        def work(run: _ActiveRun) -> None:
             for stream in streams:
                 lister = (
                     self.client.iter_call_pages
                     if stream == "calls"
                     else self.client.iter_contact_pages
                 )
-                for page in lister(since=since, until=until or started):
+                for page in lister(since=since, until=until or run.started):
                     cp = self._process(
-                        dest, stream, page.items, page.invalid, counts, remap=True, force=force
+                        run.dest,
+                        stream,
+                        page.items,
+                        page.invalid,
+                        run.counts,
+                        remap=True,
+                        force=force,
                     )
-                    self._commit(dest, stream, cp, None)
-                    self.progress(dest.name, stream, len(page.items) + len(page.invalid))
+                    self._commit(run.dest, stream, cp, None)
+                    self.progress(run.name, stream, len(page.items) + len(page.invalid))
 
         return self._leased(adapter, "resync", work)
 
     def retry_failures(self, adapter: str) -> RunReport:
         """Retry the adapter's pending failures now, whatever their backoff says."""
         return self._leased(
-            adapter,
-            "manual",
-            lambda dest, run_id, counts, started: self._retry_failures(dest, counts, now=None),
+            adapter, "manual", lambda run: self._retry_failures(run.dest, run.counts, now=None)
         )
 
-    def _run(
-        self,
-        dest: Destination,
-        run_id: int,
-        counts: Counter[str],
-        started: datetime,
-        streams: tuple[str, ...],
-    ) -> None:
-        for stream in streams:
-            self._sync_window(dest, stream, run_id, counts)
-        if "calls" in streams:
-            self._enrich(dest, started, counts)
-            self._reconcile(dest, counts)
-        self._retry_failures(dest, counts, now=started)
+    def _leased(self, adapter: str, trigger: str, work: Callable[[_ActiveRun], None]) -> RunReport:
+        """Run ``work`` under the adapter's lease, recorded in the run history; raises what
+        stopped it, after recording it."""
+        run = self._begin(adapter, trigger)
+        try:
+            work(run)
+        except Exception as exc:
+            run.exception = exc
+        report = self._finish(run)
+        if report.exception is not None:
+            raise report.exception
+        return report
 
-    def _leased(self, adapter: str, trigger: str, work: Work) -> RunReport:
-        """Run ``work`` under the adapter's lease, recorded in the run history."""
-        dest = self.destinations[adapter]
+    def _begin(self, adapter: str, trigger: str) -> _ActiveRun:
+        """Take the adapter's lease (from a dead local holder too) and open its run record."""
         lease = f"sync:{adapter}"
         holder = self.store.acquire_lease(
             lease, self.owner, now=self.now(), ttl=self.options.lease_ttl
@@ -274,60 +325,98 @@ class SyncEngine:
             )
         ):
             raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
-        self._lease = lease
         started = self.now()
         run_id = self.store.start_run(adapter, trigger, started)
-        counts: Counter[str] = Counter()
-        revont_before, self._writes = self.client.stats.total, 0
-        status, error = "failed", None
-        try:
-            work(dest, run_id, counts, started)
-            status = "succeeded"
-        except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
-            raise
-        finally:
-            requests = {"revont": self.client.stats.total - revont_before, adapter: self._writes}
-            self.store.finish_run(
-                run_id,
-                status=status,
-                now=self.now(),
-                counts=dict(counts),
-                requests=requests,
-                error=error,
-            )
-            self.store.release_lease(lease, self.owner)
-        return RunReport(run_id, adapter, status, counts, requests, error)
+        self._writes[adapter] = 0
+        return _ActiveRun(
+            adapter,
+            self.destinations[adapter],
+            run_id,
+            started,
+            revont_before=self.client.stats.total,
+        )
 
-    def _renew_lease(self) -> None:
+    def _finish(self, run: _ActiveRun, *, shared_by: int = 1) -> RunReport:
+        requests = {
+            "revont": self.client.stats.total - run.revont_before,
+            run.name: self._writes.get(run.name, 0),
+        }
+        if shared_by > 1:
+            requests["revont_shared_by"] = shared_by  # Revont pages served several adapters
+        error = (
+            None if run.exception is None else (f"{type(run.exception).__name__}: {run.exception}")
+        )
+        status = "succeeded" if run.exception is None else "failed"
+        self.store.finish_run(
+            run.run_id,
+            status=status,
+            now=self.now(),
+            counts=dict(run.counts),
+            requests=requests,
+            error=error,
+        )
+        self.store.release_lease(f"sync:{run.name}", self.owner)
+        return RunReport(run.run_id, run.name, status, run.counts, requests, error, run.exception)
+
+    def _renew_lease(self, adapter: str) -> None:
         """Keep the lease while a long run works (it would expire after lease_ttl)."""
         holder = self.store.acquire_lease(
-            self._lease, self.owner, now=self.now(), ttl=self.options.lease_ttl
+            f"sync:{adapter}", self.owner, now=self.now(), ttl=self.options.lease_ttl
         )
         if holder is not None:  # someone took an expired lease: stop before writing more
-            raise LeaseHeldError(self._lease.removeprefix("sync:"), holder.owner, holder.expires_at)
+            raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
 
     # -- windows -----------------------------------------------------------------------
 
-    def _sync_window(
-        self, dest: Destination, stream: str, run_id: int, counts: Counter[str]
-    ) -> None:
-        state = self.store.stream(dest.name, stream)
+    def _open_window(self, run: _ActiveRun, stream: str, now: datetime) -> StreamState:
+        """The stream's window in progress, or a new one (stored before the first page)."""
+        state = self.store.stream(run.name, stream)
         if state.window_to is None:
             start = state.watermark - self.options.lag if state.watermark else self.options.since
             state = replace(
-                state, window_from=start, window_to=self.now(), window_cursor=None, run_id=run_id
+                state, window_from=start, window_to=now, window_cursor=None, run_id=run.run_id
             )
             with self.store.transaction() as tx:
                 tx.put_stream(state, self.now())
-        for page_items, page_invalid, next_state in self._pages(stream, state):
-            cp = self._process(dest, stream, page_items, page_invalid, counts)
-            if next_state.window_to is None and state.watermark is None:
-                next_state = replace(next_state, reconciled_at=state.window_to)
-            self._commit(dest, stream, cp, next_state)
-            self._renew_lease()
-            self.progress(dest.name, stream, len(page_items) + len(page_invalid))
-            state = next_state
+        run.states[stream] = state
+        return state
+
+    def _sync_group(self, stream: str, members: list[_ActiveRun]) -> None:
+        """Walk one window for every member, each page pulled (and each call's detail
+        fetched) once, each member checkpointed on its own."""
+        lead = members[0].states[stream]
+        try:
+            for items, invalid, lead_next in self._pages(stream, lead):
+                details: dict[str, Any] = {}
+                for run in members:
+                    if run.exception is not None:
+                        continue
+                    state = run.states[stream]
+                    after = replace(
+                        state,
+                        watermark=lead_next.watermark,
+                        window_from=lead_next.window_from,
+                        window_to=lead_next.window_to,
+                        window_cursor=lead_next.window_cursor,
+                    )
+                    if after.window_to is None and state.watermark is None:
+                        after = replace(after, reconciled_at=state.window_to)
+                    try:
+                        cp = self._process(
+                            run.dest, stream, items, invalid, run.counts, details=details
+                        )
+                        self._commit(run.dest, stream, cp, after)
+                        self._renew_lease(run.name)
+                    except Exception as exc:  # this adapter stops; the others go on
+                        run.exception = exc
+                        continue
+                    run.states[stream] = after
+                    self.progress(run.name, stream, len(items) + len(invalid))
+                if all(run.exception is not None for run in members):
+                    return
+        except Exception as exc:  # Revont failed: every member of the group stops here
+            for run in members:
+                run.exception = run.exception or exc
 
     def _pages(
         self, stream: str, state: StreamState
@@ -373,6 +462,7 @@ class SyncEngine:
         awaited: frozenset[str] = frozenset(),
         remap: bool = False,
         force: bool = False,
+        details: dict[str, Any] | None = None,
     ) -> _Checkpoint:
         """Push a page. ``remap`` maps every record even if its list entry is unchanged
         (a resync after a mapping change); ``force`` writes even unchanged payloads."""
@@ -397,7 +487,7 @@ class SyncEngine:
                 continue
             if stream == "calls" and dest.mapping.needs_call_detail:
                 try:
-                    raw = self.client.get_call(item.id).raw()
+                    raw = self._detail(item.id, details)
                 except NotFoundError:
                     counts["gone"] += 1  # deleted (retention) between the list and now
                     continue
@@ -408,6 +498,20 @@ class SyncEngine:
             records.append(raw)
         self._push(dest, stream, records, cp, counts, force=force)
         return cp
+
+    def _detail(self, call_id: str, cache: dict[str, Any] | None) -> dict[str, Any]:
+        """A call's detail, fetched once per page however many adapters need it."""
+        if cache is None:
+            return self.client.get_call(call_id).raw()
+        if call_id not in cache:
+            try:
+                cache[call_id] = self.client.get_call(call_id).raw()
+            except (NotFoundError, MalformedRecordError) as exc:
+                cache[call_id] = exc
+        found = cache[call_id]
+        if isinstance(found, Exception):
+            raise found
+        return dict(found)
 
     def _push(
         self,
@@ -464,7 +568,7 @@ class SyncEngine:
         size = max(1, dest.writer.batch_size)
         for start in range(0, len(pending), size):
             batch = pending[start : start + size]
-            results = {r.key: r for r in self._write(dest.writer, [b[0] for b in batch])}
+            results = {r.key: r for r in self._write(dest, [b[0] for b in batch])}
             for record, payload_print, source_id in batch:
                 result = results.get(record.key)
                 if result is None or result.outcome == WriteOutcome.REJECTED:
@@ -524,7 +628,7 @@ class SyncEngine:
         cp.resolved.append((record.object, record.external_id))
         counts[result.outcome.value] += 1
 
-    def _write(self, writer: CrmWriter, records: list[CrmRecord]) -> list[WriteResult]:
+    def _write(self, dest: Destination, records: list[CrmRecord]) -> list[WriteResult]:
         """One batch, retried in place on transient errors; the adapter writes idempotently."""
         retrying = Retrying(
             stop=stop_after_attempt(self.options.write_attempts),
@@ -535,8 +639,8 @@ class SyncEngine:
         )
         for attempt in retrying:
             with attempt:
-                self._writes += 1
-                return writer.upsert(records)
+                self._writes[dest.name] = self._writes.get(dest.name, 0) + 1
+                return dest.writer.upsert(records)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _commit(

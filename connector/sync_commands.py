@@ -20,7 +20,6 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from connector.engine import RunReport, SyncEngine
-from connector.errors import RevontSyncError
 from connector.settings import Config
 from connector.state import Run, SqlStateStore
 from connector.wiring import build_engine
@@ -76,17 +75,18 @@ def _engine_with_progress(
 
 
 def run(config: Config, adapters: list[str], streams: list[str], console: Console) -> int:
-    """One incremental run per adapter; 1 if any failed."""
-    reports, failed = [], False
+    """One incremental run per adapter, sharing the Revont pages they all need; 1 if any
+    failed (its state stays at its last checkpoint)."""
     with _engine_with_progress(config, adapters or None, console) as engine:
-        for name in engine.destinations:
-            try:
-                reports.append(engine.run(name, trigger="manual", streams=streams))
-            except RevontSyncError as exc:
-                failed = True
-                console.print(f"[bold red]{escape(name)}: the run failed:[/] {escape(str(exc))}")
-    _print_reports(reports, console)
-    return 1 if failed else 0
+        reports = engine.run_all(list(engine.destinations), trigger="manual", streams=streams)
+    for report in reports:
+        if report.exception is not None:
+            console.print(
+                f"[bold red]{escape(report.adapter)}: the run {report.status}:[/] "
+                f"{escape(str(report.exception))}"
+            )
+    _print_reports([r for r in reports if r.run_id], console)
+    return 1 if any(r.exception is not None for r in reports) else 0
 
 
 def resync(

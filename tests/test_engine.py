@@ -270,3 +270,58 @@ def test_failures_are_retried_with_backoff_and_by_hand(world):
     assert store.failures() == []
     assert victim in landed(crm, "contact")
     assert report.counts["retried"] == 1
+
+
+def test_several_adapters_pull_shared_pages_once(make_sandbox, make_client, tmp_path):
+    """Two adapters in one run: each gets everything, Revont is read as if for one."""
+    sandbox = make_sandbox(calls=240, contacts=60, anchor=datetime.now(UTC))
+    client = make_client(sandbox, page_size=25)
+    path = tmp_path / "mapping.toml"
+    path.write_text(textwrap.dedent(MAPPING))
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    crms = {"one": MemoryAdapter(), "two": MemoryAdapter()}
+    engine = SyncEngine(client, store, {name: Destination(name, crm, load_mapping(path))
+                                        for name, crm in crms.items()})
+
+    alone = SyncEngine(make_client(sandbox, page_size=25), SqlStateStore(
+        f"sqlite:///{tmp_path / 'alone.db'}"), {"solo": Destination("solo", MemoryAdapter(),
+                                                                    load_mapping(path))})
+    before = sandbox.requests.count()
+    alone.run("solo")
+    cost_of_one = sandbox.requests.count() - before
+
+    before = sandbox.requests.count()
+    reports = engine.run_all(["one", "two"])
+    assert [r.status for r in reports] == ["succeeded", "succeeded"]
+    assert sandbox.requests.count() - before == cost_of_one, "pages and details pulled once"
+    for crm in crms.values():
+        assert set(landed(crm, "call")) == set(sandbox.workspace.calls.by_id)
+    assert reports[0].requests["revont_shared_by"] == 2
+
+    sandbox.add_call()
+    reports = engine.run_all()
+    assert all(r.counts["created"] >= 1 for r in reports)
+    for crm in crms.values():
+        assert set(landed(crm, "call")) == set(sandbox.workspace.calls.by_id)
+    store.close()
+
+
+def test_one_adapter_failing_does_not_stop_the_other(make_sandbox, make_client, tmp_path):
+    sandbox = make_sandbox(calls=120, contacts=30, anchor=datetime.now(UTC))
+    client = make_client(sandbox, page_size=25)
+    path = tmp_path / "mapping.toml"
+    path.write_text(textwrap.dedent(MAPPING))
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    good, bad = MemoryAdapter(), MemoryAdapter()
+    bad.fail_next(100)
+    engine = SyncEngine(client, store, {
+        "good": Destination("good", good, load_mapping(path)),
+        "bad": Destination("bad", bad, load_mapping(path)),
+    }, options=EngineOptions(write_attempts=2))
+    reports = {r.adapter: r for r in engine.run_all()}
+    assert reports["good"].status == "succeeded" and reports["bad"].status == "failed"
+    assert isinstance(reports["bad"].exception, TransientError)
+    assert set(landed(good, "call")) == set(sandbox.workspace.calls.by_id)
+    assert bad.records() == []
+    assert store.stream("bad", "contacts").window_to is not None  # failed there; resumes next
+    store.close()
