@@ -36,125 +36,36 @@ destinations, state store, clock) and reads no configuration.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import os
 import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime
 from typing import Any
 
-from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
-
-from adapters.base import CrmRecord, CrmWriter, RecordLink, WriteOutcome, WriteResult
+from connector.engine.model import (
+    STREAMS,
+    ActiveRun,
+    Checkpoint,
+    Destination,
+    EngineOptions,
+    RunReport,
+)
+from connector.engine.records import RecordPath
 from connector.errors import (
     InvalidCursorError,
     LeaseHeldError,
     MalformedRecordError,
     NotFoundError,
-    RetryableError,
 )
-from connector.mapping import FailedRecord, MappedRecord, Mapping, SkippedRecord
 from connector.quota import Clock, SystemClock
 from connector.revont.client import RevontSource
-from connector.state import IdMapEntry, SqlStateStore, StateTransaction, StreamState
+from connector.state import SqlStateStore, StreamState
 
 log = logging.getLogger(__name__)
-STREAMS = ("contacts", "calls")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """How the engine paces its windows and retries (from the configuration, via wiring)."""
-
-    #: Windows start this long before the watermark, for late-indexed records.
-    lag: timedelta = timedelta(minutes=5)
-    #: The first run syncs records created since then (None: everything).
-    since: datetime | None = None
-    #: How long a pending summary is waited for before the call is reported.
-    enrichment_deadline: timedelta = timedelta(hours=6)
-    #: A pending summary is checked this long after the call was pushed, then at doubling
-    #: intervals (summaries typically take about two minutes).
-    enrichment_first_check: timedelta = timedelta(minutes=2)
-    reconcile_lookback: timedelta = timedelta(days=7)
-    reconcile_every: timedelta = timedelta(hours=6)
-    #: Attempts per batch write on transient CRM errors.
-    write_attempts: int = 4
-    lease_ttl: timedelta = timedelta(minutes=15)
-
-
-@dataclass
-class Destination:
-    """An enabled adapter: where records go, and the mapping that shapes them."""
-
-    name: str
-    writer: CrmWriter
-    mapping: Mapping
-
-
-@dataclass
-class RunReport:
-    run_id: int
-    adapter: str
-    status: str  # succeeded | failed | refused (another process holds the lease)
-    counts: Counter[str]
-    requests: dict[str, int]
-    error: str | None = None
-    exception: BaseException | None = field(default=None, repr=False)
-
-
-@dataclass
-class _ActiveRun:
-    """One adapter's run in progress."""
-
-    name: str
-    dest: Destination
-    run_id: int
-    started: datetime
-    revont_before: int
-    counts: Counter[str] = field(default_factory=Counter)
-    states: dict[str, StreamState] = field(default_factory=dict)
-    exception: BaseException | None = None
-
-
-@dataclass
-class _Checkpoint:
-    """Everything one page changes, committed in one transaction."""
-
-    ids: list[IdMapEntry] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)
-    failures: list[dict[str, Any]] = field(default_factory=list)
-    resolved: list[tuple[str, str]] = field(default_factory=list)
-    awaiting: list[str] = field(default_factory=list)  # summary pending
-    watching: list[tuple[str, datetime]] = field(default_factory=list)  # open action items
-    enriched: list[str] = field(default_factory=list)  # nothing more to wait for
-
-    def fail(
-        self,
-        stream: str,
-        obj: str,
-        record_id: str,
-        error_class: str,
-        message: str,
-        record: Any,
-        source_id: str | None,
-    ) -> None:
-        """Park ``record_id`` of ``obj``; ``source_id`` is the Revont record to fetch again
-        when the failure is retried (a call for its tasks, a contact for itself)."""
-        self.failures.append(
-            {
-                "stream": stream,
-                "object": obj,
-                "record_id": record_id,
-                "error_class": error_class,
-                "message": message,
-                "payload": {"source_id": source_id, "record": record},
-            }
-        )
 
 
 def _is_dead_local_process(owner: str) -> bool:
@@ -171,12 +82,6 @@ def _is_dead_local_process(owner: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def fingerprint(data: Any) -> str:
-    """A stable digest of JSON-like data (key order does not matter)."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class SyncEngine:
@@ -197,7 +102,7 @@ class SyncEngine:
         self.clock = clock or SystemClock()
         self.options = options or EngineOptions()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self._writes: dict[str, int] = {}  # CRM requests per adapter in the current run
+        self.records = RecordPath(client, store, self.options, self.clock)
         #: Told (adapter, stream, records) after each page is committed: progress bars, logs.
         self.progress = progress or (lambda adapter, stream, n: None)
 
@@ -229,7 +134,7 @@ class SyncEngine:
         failure stops that adapter only. Returns a report per adapter, never raises for
         an adapter's failure (see each report's ``exception``)."""
         streams = tuple(streams)
-        runs: list[_ActiveRun] = []
+        runs: list[ActiveRun] = []
         refused: list[RunReport] = []
         for name in adapters or list(self.destinations):
             try:
@@ -238,7 +143,7 @@ class SyncEngine:
                 refused.append(RunReport(0, name, "refused", Counter(), {}, str(exc), exc))
         now = self.now()
         for stream in streams:
-            groups: dict[tuple[Any, ...], list[_ActiveRun]] = {}
+            groups: dict[tuple[Any, ...], list[ActiveRun]] = {}
             for run in runs:
                 if run.exception is None:
                     state = self._open_window(run, stream, now)
@@ -271,7 +176,7 @@ class SyncEngine:
         watermark: for after a mapping change. An interrupted resync is started again."""
         streams = tuple(streams)
 
-        def work(run: _ActiveRun) -> None:
+        def work(run: ActiveRun) -> None:
             for stream in streams:
                 lister = (
                     self.client.iter_call_pages
@@ -279,7 +184,7 @@ class SyncEngine:
                     else self.client.iter_contact_pages
                 )
                 for page in lister(since=since, until=until or run.started):
-                    cp = self._process(
+                    cp = self.records.process(
                         run.dest,
                         stream,
                         page.items,
@@ -288,7 +193,7 @@ class SyncEngine:
                         remap=True,
                         force=force,
                     )
-                    self._commit(run.dest, stream, cp, None)
+                    self.records.commit(run.dest, stream, cp, None)
                     self.progress(run.name, stream, len(page.items) + len(page.invalid))
 
         return self._leased(adapter, "resync", work)
@@ -299,7 +204,7 @@ class SyncEngine:
             adapter, "manual", lambda run: self._retry_failures(run.dest, run.counts, now=None)
         )
 
-    def _leased(self, adapter: str, trigger: str, work: Callable[[_ActiveRun], None]) -> RunReport:
+    def _leased(self, adapter: str, trigger: str, work: Callable[[ActiveRun], None]) -> RunReport:
         """Run ``work`` under the adapter's lease, recorded in the run history; raises what
         stopped it, after recording it."""
         run = self._begin(adapter, trigger)
@@ -312,7 +217,7 @@ class SyncEngine:
             raise report.exception
         return report
 
-    def _begin(self, adapter: str, trigger: str) -> _ActiveRun:
+    def _begin(self, adapter: str, trigger: str) -> ActiveRun:
         """Take the adapter's lease (from a dead local holder too) and open its run record."""
         lease = f"sync:{adapter}"
         holder = self.store.acquire_lease(
@@ -327,8 +232,8 @@ class SyncEngine:
             raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
         started = self.now()
         run_id = self.store.start_run(adapter, trigger, started)
-        self._writes[adapter] = 0
-        return _ActiveRun(
+        self.records.writes[adapter] = 0
+        return ActiveRun(
             adapter,
             self.destinations[adapter],
             run_id,
@@ -336,10 +241,10 @@ class SyncEngine:
             revont_before=self.client.stats.total,
         )
 
-    def _finish(self, run: _ActiveRun, *, shared_by: int = 1) -> RunReport:
+    def _finish(self, run: ActiveRun, *, shared_by: int = 1) -> RunReport:
         requests = {
             "revont": self.client.stats.total - run.revont_before,
-            run.name: self._writes.get(run.name, 0),
+            run.name: self.records.writes.get(run.name, 0),
         }
         if shared_by > 1:
             requests["revont_shared_by"] = shared_by  # Revont pages served several adapters
@@ -368,7 +273,7 @@ class SyncEngine:
 
     # -- windows -----------------------------------------------------------------------
 
-    def _open_window(self, run: _ActiveRun, stream: str, now: datetime) -> StreamState:
+    def _open_window(self, run: ActiveRun, stream: str, now: datetime) -> StreamState:
         """The stream's window in progress, or a new one (stored before the first page)."""
         state = self.store.stream(run.name, stream)
         if state.window_to is None:
@@ -381,7 +286,7 @@ class SyncEngine:
         run.states[stream] = state
         return state
 
-    def _sync_group(self, stream: str, members: list[_ActiveRun]) -> None:
+    def _sync_group(self, stream: str, members: list[ActiveRun]) -> None:
         """Walk one window for every member, each page pulled (and each call's detail
         fetched) once, each member checkpointed on its own."""
         lead = members[0].states[stream]
@@ -402,10 +307,10 @@ class SyncEngine:
                     if after.window_to is None and state.watermark is None:
                         after = replace(after, reconciled_at=state.window_to)
                     try:
-                        cp = self._process(
+                        cp = self.records.process(
                             run.dest, stream, items, invalid, run.counts, details=details
                         )
-                        self._commit(run.dest, stream, cp, after)
+                        self.records.commit(run.dest, stream, cp, after)
                         self._renew_lease(run.name)
                     except Exception as exc:  # this adapter stops; the others go on
                         run.exception = exc
@@ -451,226 +356,6 @@ class SyncEngine:
 
     # -- records -----------------------------------------------------------------------
 
-    def _process(
-        self,
-        dest: Destination,
-        stream: str,
-        items: list[Any],
-        invalid: list[Any],
-        counts: Counter[str],
-        *,
-        awaited: frozenset[str] = frozenset(),
-        remap: bool = False,
-        force: bool = False,
-        details: dict[str, Any] | None = None,
-    ) -> _Checkpoint:
-        """Push a page. ``remap`` maps every record even if its list entry is unchanged
-        (a resync after a mapping change); ``force`` writes even unchanged payloads."""
-        cp = _Checkpoint()
-        counts["pulled"] += len(items) + len(invalid)
-        for bad in invalid:
-            cp.fail(
-                stream, stream, bad.id or "(no id)", "MalformedRecord", bad.error, bad.raw, bad.id
-            )
-            counts["failed"] += 1
-        unique = list({item.id: item for item in items}.values())
-        known = self.store.source_fingerprints(dest.name, stream, [i.id for i in unique])
-        if stream == "calls" and not awaited:
-            awaited = frozenset(a.call_id for a in self.store.awaiting_enrichment(dest.name))
-        records = []
-        for item in unique:
-            raw = item.raw()
-            print_ = fingerprint(raw)
-            cp.sources[item.id] = print_
-            if not remap and known.get(item.id) == print_ and item.id not in awaited:
-                counts["unchanged"] += 1
-                continue
-            if stream == "calls" and dest.mapping.needs_call_detail:
-                try:
-                    raw = self._detail(item.id, details)
-                except NotFoundError:
-                    counts["gone"] += 1  # deleted (retention) between the list and now
-                    continue
-                except MalformedRecordError as exc:
-                    cp.fail(stream, stream, item.id, type(exc).__name__, str(exc), exc.raw, item.id)
-                    counts["failed"] += 1
-                    continue
-            records.append(raw)
-        self._push(dest, stream, records, cp, counts, force=force)
-        return cp
-
-    def _detail(self, call_id: str, cache: dict[str, Any] | None) -> dict[str, Any]:
-        """A call's detail, fetched once per page however many adapters need it."""
-        if cache is None:
-            return self.client.get_call(call_id).raw()
-        if call_id not in cache:
-            try:
-                cache[call_id] = self.client.get_call(call_id).raw()
-            except (NotFoundError, MalformedRecordError) as exc:
-                cache[call_id] = exc
-        found = cache[call_id]
-        if isinstance(found, Exception):
-            raise found
-        return dict(found)
-
-    def _push(
-        self,
-        dest: Destination,
-        stream: str,
-        records: list[dict[str, Any]],
-        cp: _Checkpoint,
-        counts: Counter[str],
-        *,
-        force: bool = False,
-    ) -> None:
-        mapping, mapped = dest.mapping, []
-        for raw in records:
-            outcomes = mapping.map_call(raw) if stream == "calls" else mapping.map_contact(raw)
-            for outcome in outcomes:
-                if isinstance(outcome, MappedRecord):
-                    mapped.append(outcome)
-                elif isinstance(outcome, SkippedRecord):
-                    counts["skipped"] += 1
-                elif isinstance(outcome, FailedRecord):
-                    cp.fail(
-                        stream,
-                        outcome.object,
-                        outcome.source_id or str(raw.get("id")),
-                        "MappingError",
-                        outcome.reason,
-                        raw,
-                        str(raw.get("id")),
-                    )
-                    counts["failed"] += 1
-            if stream == "calls" and mapping.needs_call_detail:
-                self._note_late_artifacts(raw, cp)
-        pending: list[tuple[CrmRecord, str, str | None]] = []
-        for obj in dict.fromkeys(m.object for m in mapped):  # mapping order: targets first
-            group = [m for m in mapped if m.object == obj]
-            stored = self.store.ids(dest.name, obj, [m.external_id for m in group])
-            for m in group:
-                payload_print = fingerprint([m.values, [(k.to, k.value) for k in m.links]])
-                previous = stored.get(m.external_id)
-                if not force and previous is not None and previous.fingerprint == payload_print:
-                    counts["unchanged"] += 1
-                    cp.resolved.append((m.object, m.external_id))
-                    continue
-                record = CrmRecord(
-                    m.object,
-                    m.crm_object,
-                    m.external_id_field,
-                    m.external_id,
-                    m.values,
-                    tuple(RecordLink(k.to, k.value, k.field) for k in m.links),
-                    previous.crm_id if previous else None,
-                )
-                pending.append((record, payload_print, m.source_id))
-        size = max(1, dest.writer.batch_size)
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
-            results = {r.key: r for r in self._write(dest, [b[0] for b in batch])}
-            for record, payload_print, source_id in batch:
-                result = results.get(record.key)
-                if result is None or result.outcome == WriteOutcome.REJECTED:
-                    error_class = (result.error_class if result else None) or "NoResult"
-                    message = (result.message if result else None) or "no result from the adapter"
-                    cp.fail(
-                        stream,
-                        record.object,
-                        record.external_id,
-                        error_class,
-                        message,
-                        record.values,
-                        source_id,
-                    )
-                    counts["failed"] += 1
-                    continue
-                self._settle(dest, record, payload_print, result, cp, counts)
-
-    def _note_late_artifacts(self, raw: dict[str, Any], cp: _Checkpoint) -> None:
-        """Remember a call whose summary is pending (checked every run) or whose action
-        items are open (checked on the reconciliation cadence, within the look-back)."""
-        call_id = str(raw["id"])
-        summary = raw.get("summary")
-        items = raw.get("action_items")
-        if not (isinstance(summary, dict) and summary.get("status") == "ready"):
-            cp.awaiting.append(call_id)
-        elif isinstance(items, list) and any(
-            isinstance(i, dict) and i.get("status") != "completed" for i in items
-        ):
-            try:
-                created = datetime.fromisoformat(str(raw.get("created_at")))
-            except ValueError:
-                created = self.now()
-            cp.watching.append((call_id, created + self.options.reconcile_lookback))
-        else:
-            cp.enriched.append(call_id)
-
-    def _settle(
-        self,
-        dest: Destination,
-        record: CrmRecord,
-        payload_print: str,
-        result: WriteResult,
-        cp: _Checkpoint,
-        counts: Counter[str],
-    ) -> None:
-        cp.ids.append(
-            IdMapEntry(
-                dest.name,
-                record.object,
-                record.external_id,
-                result.crm_id,
-                payload_print,
-                self.now(),
-            )
-        )
-        cp.resolved.append((record.object, record.external_id))
-        counts[result.outcome.value] += 1
-
-    def _write(self, dest: Destination, records: list[CrmRecord]) -> list[WriteResult]:
-        """One batch, retried in place on transient errors; the adapter writes idempotently."""
-        retrying = Retrying(
-            stop=stop_after_attempt(self.options.write_attempts),
-            wait=wait_exponential(multiplier=0.5, max=30),
-            retry=retry_if_exception_type(RetryableError),
-            sleep=self.clock.sleep,
-            reraise=True,
-        )
-        for attempt in retrying:
-            with attempt:
-                self._writes[dest.name] = self._writes.get(dest.name, 0) + 1
-                return dest.writer.upsert(records)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _commit(
-        self, dest: Destination, stream: str, cp: _Checkpoint, state: StreamState | None
-    ) -> None:
-        now = self.now()
-        with self.store.transaction() as tx:
-            self._apply(tx, dest.name, stream, cp, now)
-            if state is not None:
-                tx.put_stream(state, now)
-
-    def _apply(
-        self, tx: StateTransaction, adapter: str, stream: str, cp: _Checkpoint, now: datetime
-    ) -> None:
-        tx.put_ids(cp.ids)
-        tx.put_source_fingerprints(adapter, stream, cp.sources, now)
-        failed = {(f["object"], f["record_id"]) for f in cp.failures}
-        if cp.resolved and tx.has_pending_failures(adapter):
-            for obj, record_id in cp.resolved:
-                if (obj, record_id) not in failed:
-                    tx.resolve_failure(adapter, obj, record_id)
-        for failure in cp.failures:
-            tx.record_failure(adapter=adapter, now=now, **failure)
-        for call_id in cp.awaiting:
-            tx.await_enrichment(adapter, call_id, now, now + self.options.enrichment_deadline)
-        for call_id, until in cp.watching:
-            tx.await_enrichment(adapter, call_id, now, until, "action_items")
-        for call_id in cp.enriched:
-            tx.enriched(adapter, call_id)
-
     # -- failures, enrichment and reconciliation ----------------------------------------
 
     def _retry_failures(
@@ -686,7 +371,7 @@ class SyncEngine:
             sources.setdefault((failure.stream, str(source_id)), []).append(failure.id)
         for (stream, source_id), failure_ids in sources.items():
             counts["retried"] += 1
-            cp = _Checkpoint()
+            cp = Checkpoint()
             try:
                 if stream == "calls":
                     raw = self.client.get_call(source_id).raw()
@@ -697,11 +382,11 @@ class SyncEngine:
                 continue
             except MalformedRecordError as exc:
                 cp.fail(stream, stream, source_id, type(exc).__name__, str(exc), exc.raw, source_id)
-                self._commit(dest, stream, cp, None)
+                self.records.commit(dest, stream, cp, None)
                 continue
             cp.resolved.append((stream, source_id))  # the record itself now reads fine
-            self._push(dest, stream, [raw], cp, counts, force=True)
-            self._commit(dest, stream, cp, None)
+            self.records.push(dest, stream, [raw], cp, counts, force=True)
+            self.records.commit(dest, stream, cp, None)
 
     # -- enrichment and reconciliation -------------------------------------------------
 
@@ -715,7 +400,7 @@ class SyncEngine:
             )
             if now < due and now <= deadline:
                 continue  # checked again later: a detail request per run would waste quota
-            cp = _Checkpoint()
+            cp = Checkpoint()
             if now > deadline:
                 cp.fail(
                     "calls",
@@ -736,8 +421,8 @@ class SyncEngine:
                     counts["gone"] += 1
                 else:
                     counts["enrichment_checked"] += 1
-                    self._push(dest, "calls", [raw], cp, counts)
-            self._commit(dest, "calls", cp, None)
+                    self.records.push(dest, "calls", [raw], cp, counts)
+            self.records.commit(dest, "calls", cp, None)
 
     def _reconcile(self, dest: Destination, counts: Counter[str]) -> None:
         """Re-list the look-back window on its cadence; push only what changed."""
@@ -754,7 +439,7 @@ class SyncEngine:
             dest.name, seen_before=now, reason="action_items"
         ):
             call_id, until = watched.call_id, watched.deadline_at
-            cp = _Checkpoint()
+            cp = Checkpoint()
             if now > until:
                 cp.enriched.append(call_id)  # past the look-back: no longer watched
             else:
@@ -764,13 +449,13 @@ class SyncEngine:
                     cp.enriched.append(call_id)
                 else:
                     counts["action_items_checked"] += 1
-                    self._push(dest, "calls", [raw], cp, counts)
-            self._commit(dest, "calls", cp, None)
+                    self.records.push(dest, "calls", [raw], cp, counts)
+            self.records.commit(dest, "calls", cp, None)
         for page in self.client.iter_call_pages(
             since=now - self.options.reconcile_lookback, until=now
         ):
-            cp = self._process(dest, "calls", page.items, page.invalid, counts)
-            self._commit(dest, "calls", cp, None)
+            cp = self.records.process(dest, "calls", page.items, page.invalid, counts)
+            self.records.commit(dest, "calls", cp, None)
         state = self.store.stream(dest.name, "calls")
         with self.store.transaction() as tx:
             tx.put_stream(replace(state, reconciled_at=now), now)
