@@ -93,3 +93,26 @@ def test_records_survive_the_process_in_a_file(tmp_path):
 
 def test_it_registers_like_any_adapter():
     assert AdapterRegistry().load("memory") is MemoryAdapter
+
+
+from adapters.base import CredentialsError, RateLimitedError  # noqa: E402
+from adapters.testing import AdapterContract  # noqa: E402
+
+
+class TestMemoryAdapterContract(AdapterContract):
+    """The in-memory adapter passes the contract every adapter passes."""
+
+    def make_adapter(self):
+        return MemoryAdapter(MemoryConfig(batch_size=20))
+
+    def reject_next(self, adapter, record):
+        adapter.reject_when(lambda r: ("INVALID_FIELD", "refused by the test")
+                            if r.key == record.key else None)
+
+    def fail_next(self, adapter, kind):
+        error = {
+            "rate_limit": RateLimitedError("429", service="memory", status=429),
+            "auth": CredentialsError("401", service="memory", status=401),
+            "server": TransientError("503", service="memory", status=503),
+        }[kind]
+        adapter.fail_next(1, error)
