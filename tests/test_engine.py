@@ -11,6 +11,7 @@ from adapters.memory import MemoryAdapter
 from connector.engine import Destination, EngineOptions, SyncEngine
 from connector.errors import LeaseHeldError, TransientError
 from connector.mapping import load_mapping
+from connector.sandbox import FaultRule
 from connector.state import SqlStateStore
 
 MAPPING = """
@@ -325,3 +326,39 @@ def test_one_adapter_failing_does_not_stop_the_other(make_sandbox, make_client, 
     assert bad.records() == []
     assert store.stream("bad", "contacts").window_to is not None  # failed there; resumes next
     store.close()
+
+
+def test_an_action_item_added_after_the_summary_reaches_the_crm(world):
+    """A ready call with no open items gets a new item: only its detail shows it, and
+    reconciliation re-checks recent calls, so the task lands."""
+    sandbox, client, store, crm, engine = world
+    engine().run("memory")
+    cutoff = (datetime.now(UTC) - timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    quiet = next(c for c in sandbox.workspace.calls.by_id.values()
+                 if c["created_at"] >= cutoff and c["_summary"] is not None
+                 and all(i["status"] == "completed" for i in c["_action_items"]))
+    item = sandbox.add_action_item(quiet["id"], text="Added by hand later")
+    engine(reconcile_every=timedelta(0)).run("memory")
+    assert item["id"] in landed(crm, "task")
+
+
+def test_a_passing_404_on_a_detail_does_not_mark_the_call_synced(world):
+    sandbox, client, store, crm, engine = world
+    engine().run("memory")
+    new = sandbox.add_call()
+    sandbox.inject(FaultRule(kind="status", status=404, path=f"/calls/{new['id']}"))
+    engine().run("memory")
+    assert new["id"] not in landed(crm, "call")
+    engine(reconcile_every=timedelta(0)).run("memory")  # the look-back lists it again
+    assert new["id"] in landed(crm, "call")
+
+
+def test_an_edited_contact_is_caught_by_reconciliation(world):
+    sandbox, client, store, crm, engine = world
+    engine().run("memory")
+    contact = max(sandbox.workspace.contacts.by_id.values(), key=lambda c: c["created_at"])
+    with sandbox.workspace.lock:
+        sandbox.workspace.contacts.by_id[contact["id"]]["name"] = "Renamed Person"
+    engine(reconcile_every=timedelta(0)).run("memory")
+    [record] = [r for r in crm.records("contact") if r.external_id == contact["id"]]
+    assert record.values["name"] == "Renamed Person"

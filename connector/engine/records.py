@@ -24,6 +24,7 @@ from connector.errors import MalformedRecordError, NotFoundError, RetryableError
 from connector.mapping import FailedRecord, MappedRecord, SkippedRecord
 from connector.quota import Clock
 from connector.revont.client import RevontSource
+from connector.revont.models import parse_time
 from connector.state import IdMapEntry, SqlStateStore, StateTransaction, StreamState
 
 
@@ -77,7 +78,6 @@ class RecordPath:
         for item in unique:
             raw = item.raw()
             print_ = fingerprint(raw)
-            cp.sources[item.id] = print_
             if not remap and known.get(item.id) == print_ and item.id not in awaited:
                 counts["unchanged"] += 1
                 continue
@@ -90,7 +90,11 @@ class RecordPath:
                 except MalformedRecordError as exc:
                     cp.fail(stream, stream, item.id, type(exc).__name__, str(exc), exc.raw, item.id)
                     counts["failed"] += 1
+                    cp.sources[item.id] = print_  # parked as a failure, retried from there
                     continue
+            # Remembered only once the record is in hand: a passing 404 on its detail must
+            # not make it look synced.
+            cp.sources[item.id] = print_
             records.append(raw)
         self.push(dest, stream, records, cp, counts, force=force)
         return cp
@@ -120,6 +124,7 @@ class RecordPath:
         force: bool = False,
     ) -> None:
         mapping, mapped = dest.mapping, []
+        reads_items = "action_items" in mapping.reads.get("calls", frozenset())
         for raw in records:
             outcomes = mapping.map_call(raw) if stream == "calls" else mapping.map_contact(raw)
             for outcome in outcomes:
@@ -139,7 +144,7 @@ class RecordPath:
                     )
                     counts["failed"] += 1
             if stream == "calls" and mapping.needs_call_detail:
-                self.note_late_artifacts(raw, cp)
+                self.note_late_artifacts(raw, cp, reads_action_items=reads_items)
         pending: list[tuple[CrmRecord, str, str | None]] = []
         for obj in dict.fromkeys(m.object for m in mapped):  # mapping order: targets first
             group = [m for m in mapped if m.object == obj]
@@ -183,19 +188,20 @@ class RecordPath:
                     continue
                 self.settle(dest, record, payload_print, result, cp, counts)
 
-    def note_late_artifacts(self, raw: dict[str, Any], cp: Checkpoint) -> None:
-        """Remember a call whose summary is pending (checked every run) or whose action
-        items are open (checked on the reconciliation cadence, within the look-back)."""
+    def note_late_artifacts(
+        self, raw: dict[str, Any], cp: Checkpoint, *, reads_action_items: bool
+    ) -> None:
+        """Remember a call whose summary is pending (checked every run) or, when the
+        mapping reads action items, any recent call (checked on the reconciliation
+        cadence within the look-back): only a call's detail shows an item added or
+        completed, and its list entry does not change when that happens."""
         call_id = str(raw["id"])
         summary = raw.get("summary")
-        items = raw.get("action_items")
         if not (isinstance(summary, dict) and summary.get("status") == "ready"):
             cp.awaiting.append(call_id)
-        elif isinstance(items, list) and any(
-            isinstance(i, dict) and i.get("status") != "completed" for i in items
-        ):
+        elif reads_action_items:
             try:
-                created = datetime.fromisoformat(str(raw.get("created_at")))
+                created = parse_time(str(raw.get("created_at")))
             except ValueError:
                 created = self.now()
             cp.watching.append((call_id, created + self.options.reconcile_lookback))

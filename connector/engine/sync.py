@@ -150,7 +150,7 @@ class SyncEngine:
                     key = (state.window_from, state.window_to, state.window_cursor)
                     groups.setdefault(key, []).append(run)
             for members in groups.values():
-                self._sync_group(stream, members)
+                self._sync_group(stream, members, runs)
         for run in runs:
             if run.exception is None:
                 try:
@@ -184,6 +184,7 @@ class SyncEngine:
                     else self.client.iter_contact_pages
                 )
                 for page in lister(since=since, until=until or run.started):
+                    self._renew_lease(run.name)
                     cp = self.records.process(
                         run.dest,
                         stream,
@@ -286,13 +287,19 @@ class SyncEngine:
         run.states[stream] = state
         return state
 
-    def _sync_group(self, stream: str, members: list[ActiveRun]) -> None:
+    def _sync_group(self, stream: str, members: list[ActiveRun], everyone: list[ActiveRun]) -> None:
         """Walk one window for every member, each page pulled (and each call's detail
         fetched) once, each member checkpointed on its own."""
         lead = members[0].states[stream]
         try:
             for items, invalid, lead_next in self._pages(stream, lead):
                 details: dict[str, Any] = {}
+                for other in everyone:  # adapters waiting for their group keep their leases
+                    if other not in members and other.exception is None:
+                        try:
+                            self._renew_lease(other.name)
+                        except LeaseHeldError as exc:
+                            other.exception = exc
                 for run in members:
                     if run.exception is not None:
                         continue
@@ -307,11 +314,11 @@ class SyncEngine:
                     if after.window_to is None and state.watermark is None:
                         after = replace(after, reconciled_at=state.window_to)
                     try:
+                        self._renew_lease(run.name)  # before writing, not after
                         cp = self.records.process(
                             run.dest, stream, items, invalid, run.counts, details=details
                         )
                         self.records.commit(run.dest, stream, cp, after)
-                        self._renew_lease(run.name)
                     except Exception as exc:  # this adapter stops; the others go on
                         run.exception = exc
                         continue
@@ -370,6 +377,7 @@ class SyncEngine:
             source_id = payload.get("source_id") or failure.record_id
             sources.setdefault((failure.stream, str(source_id)), []).append(failure.id)
         for (stream, source_id), failure_ids in sources.items():
+            self._renew_lease(dest.name)
             counts["retried"] += 1
             cp = Checkpoint()
             try:
@@ -394,6 +402,7 @@ class SyncEngine:
         """Fetch calls whose summary was pending (from earlier runs) again."""
         now = self.now()
         for awaited in self.store.awaiting_enrichment(dest.name, seen_before=run_started):
+            self._renew_lease(dest.name)
             call_id, deadline = awaited.call_id, awaited.deadline_at
             due = awaited.first_seen_at + self.options.enrichment_first_check * (
                 2**awaited.attempts
@@ -439,6 +448,7 @@ class SyncEngine:
             dest.name, seen_before=now, reason="action_items"
         ):
             call_id, until = watched.call_id, watched.deadline_at
+            self._renew_lease(dest.name)
             cp = Checkpoint()
             if now > until:
                 cp.enriched.append(call_id)  # past the look-back: no longer watched
@@ -451,11 +461,15 @@ class SyncEngine:
                     counts["action_items_checked"] += 1
                     self.records.push(dest, "calls", [raw], cp, counts)
             self.records.commit(dest, "calls", cp, None)
-        for page in self.client.iter_call_pages(
-            since=now - self.options.reconcile_lookback, until=now
-        ):
-            cp = self.records.process(dest, "calls", page.items, page.invalid, counts)
-            self.records.commit(dest, "calls", cp, None)
+        # Contacts have no update time either: edits show only by listing them again.
+        for stream in ("contacts", "calls"):
+            lister = (
+                self.client.iter_call_pages if stream == "calls" else self.client.iter_contact_pages
+            )
+            for page in lister(since=now - self.options.reconcile_lookback, until=now):
+                self._renew_lease(dest.name)
+                cp = self.records.process(dest, stream, page.items, page.invalid, counts)
+                self.records.commit(dest, stream, cp, None)
         state = self.store.stream(dest.name, "calls")
         with self.store.transaction() as tx:
             tx.put_stream(replace(state, reconciled_at=now), now)
