@@ -403,8 +403,7 @@ def _problems(
 
 
 def _allowed_keys(model: type[BaseModel], loc: list[str]) -> list[str]:
-    if model is _Sources:
-        return sorted(_Sources.model_fields) if not loc else []
+    """The keys a table allows, for "unknown key" messages (nested tables: none listed)."""
     return sorted(model.model_fields) if not loc else []
 
 

@@ -63,6 +63,7 @@ from connector.errors import (
 )
 from connector.quota import Clock, SystemClock
 from connector.revont.client import RevontSource
+from connector.revont.pagination import Page
 from connector.state import SqlStateStore, StreamState
 
 log = logging.getLogger(__name__)
@@ -178,12 +179,7 @@ class SyncEngine:
 
         def work(run: ActiveRun) -> None:
             for stream in streams:
-                lister = (
-                    self.client.iter_call_pages
-                    if stream == "calls"
-                    else self.client.iter_contact_pages
-                )
-                for page in lister(since=since, until=until or run.started):
+                for page in self._lister(stream)(since=since, until=until or run.started):
                     self._renew_lease(run.name)
                     cp = self.records.process(
                         run.dest,
@@ -272,6 +268,10 @@ class SyncEngine:
         if holder is not None:  # someone took an expired lease: stop before writing more
             raise LeaseHeldError(adapter, holder.owner, holder.expires_at)
 
+    def _lister(self, stream: str) -> Callable[..., Iterator[Page[Any]]]:
+        """The Revont list a stream reads."""
+        return self.client.iter_call_pages if stream == "calls" else self.client.iter_contact_pages
+
     # -- windows -----------------------------------------------------------------------
 
     def _open_window(self, run: ActiveRun, stream: str, now: datetime) -> StreamState:
@@ -336,10 +336,9 @@ class SyncEngine:
         """The window's pages, each with the stream state to store once it is pushed."""
         cursor = state.window_cursor
         while True:
-            lister = (
-                self.client.iter_call_pages if stream == "calls" else self.client.iter_contact_pages
+            pages = self._lister(stream)(
+                since=state.window_from, until=state.window_to, cursor=cursor
             )
-            pages = lister(since=state.window_from, until=state.window_to, cursor=cursor)
             try:
                 for page in pages:
                     if page.has_more:
@@ -463,9 +462,7 @@ class SyncEngine:
             self.records.commit(dest, "calls", cp, None)
         # Contacts have no update time either: edits show only by listing them again.
         for stream in ("contacts", "calls"):
-            lister = (
-                self.client.iter_call_pages if stream == "calls" else self.client.iter_contact_pages
-            )
+            lister = self._lister(stream)
             for page in lister(since=now - self.options.reconcile_lookback, until=now):
                 self._renew_lease(dest.name)
                 cp = self.records.process(dest, stream, page.items, page.invalid, counts)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,6 +147,3 @@ def compile_path(text: str, source: str) -> SourcePath:
 
 def root_names(source: str) -> set[str]:
     return set(SOURCES[source]) | {"extra"}
-
-
-Getter = Callable[[Any], Any]

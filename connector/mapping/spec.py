@@ -38,8 +38,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-SOURCE_NAMES = ("contacts", "calls", "action_items")
-
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
