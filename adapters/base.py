@@ -31,6 +31,7 @@ from connector.errors import (
     ApiError,
     ConfigError,
     CredentialsError,
+    CrmSetupError,
     NotFoundError,
     QuotaExhaustedError,
     RateLimitedError,
@@ -51,6 +52,7 @@ __all__ = [
     "CrmField",
     "CrmFields",
     "CrmRecord",
+    "CrmSetupError",
     "CrmWriter",
     "FieldProblem",
     "NotFoundError",
@@ -76,6 +78,9 @@ class AdapterConfig(SecretsModel):
     mapping: Path | None = None
     #: Value maps laid over the mapping's [maps], e.g. owners: Revont rep id -> CRM owner id.
     maps: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: Values for variables the mapping declares in its [vars] (e.g. notes = "summary");
+    #: a name the mapping does not declare is refused when the mapping loads.
+    vars: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _mapping_exists(self, info: ValidationInfo) -> Self:

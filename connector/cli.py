@@ -330,6 +330,26 @@ def failures_discard(app: AppContext, ids: tuple[int, ...]) -> None:
     )
 
 
+# -- setup -------------------------------------------------------------------------------
+
+
+@cli.command("setup")
+@click.argument("adapter")
+@click.option("--check", "check_only", is_flag=True, help="Only check; change nothing.")
+@click.pass_obj
+@friendly_errors
+def setup_command(app: AppContext, adapter: str, check_only: bool) -> None:
+    """Prepare the CRM of ADAPTER for the connector (safe to run again).
+
+    For HubSpot: creates the property group and the unique id properties
+    (revont_call_id and friends) the configured mapping upserts by. A sync refuses
+    to start until they exist.
+    """
+    from connector.setup_commands import setup_adapter
+
+    sys.exit(setup_adapter(app.config_path, adapter, check_only, Console(highlight=False)))
+
+
 # -- sandbox and demo ----------------------------------------------------------------------
 
 

@@ -5,7 +5,8 @@ translated where they enter, in exactly one place per boundary, into this tree::
 
     RevontSyncError                  base of all the connector raises on purpose
     ├── ConfigError                  fix the configuration file or environment; not retried (exit 2)
-    │   └── MappingError             fix the mapping file
+    │   ├── MappingError             fix the mapping file
+    │   └── CrmSetupError            run `revont-sync setup <adapter>` (the CRM lacks id fields)
     ├── ApiError                     a service answered with an error, or not at all
     │   ├── CredentialsError         401 / 403: fix the key, token or its scope; never retried
     │   ├── NotFoundError            404 for one object: it is gone (e.g. retention); skip it
@@ -71,6 +72,12 @@ class MappingError(ConfigError):
     """A mapping file cannot load: fix the file (the problems name key paths and lines)."""
 
     title = "invalid mapping"
+
+
+class CrmSetupError(ConfigError):
+    """The CRM lacks what the connector needs (its id fields): run ``revont-sync setup``."""
+
+    title = "the CRM is not set up for the connector"
 
 
 class ApiError(RevontSyncError):

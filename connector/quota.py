@@ -214,3 +214,111 @@ class WindowPacer:
             return 0.0
         gap = (q.reset_at - now) / usable
         return max(0.0, self._last_send + gap - now)
+
+
+class RollingWindowPacer:
+    """Keep under a rolling-window quota (``limit`` requests in any ``interval`` seconds).
+
+    HubSpot counts the requests of the last ten seconds, not a window with a reset
+    time, so the budget comes back one request at a time as old ones age out. The
+    pacer estimates what is left now from the last answer's ``remaining`` (which
+    counts every integration of the account), minus what it sent since, plus its
+    own requests that have aged out since; it keeps ``reserve_fraction`` of the
+    limit for the others. When nothing usable is left it waits until its oldest
+    request in the window ages out, or, when all the window's requests are someone
+    else's, until everything counted in that answer has aged out. A wait longer
+    than ``max_wait`` raises :class:`QuotaExhaustedError` instead.
+    """
+
+    def __init__(
+        self,
+        service: str,
+        *,
+        clock: Clock | None = None,
+        reserve_fraction: float = 0.1,
+        max_wait: float = 60.0,
+        margin: float = 0.05,
+    ) -> None:
+        if not 0.0 <= reserve_fraction < 1.0:
+            raise ValueError("reserve_fraction must be in [0, 1)")
+        self.service = service
+        self.clock = clock or SystemClock()
+        self.reserve_fraction = reserve_fraction
+        self.max_wait = max_wait
+        self.margin = margin
+        self.stats = PacerStats()
+        self._lock = threading.Lock()
+        self._limit: int | None = None
+        self._remaining = 0
+        self._observed_at = 0.0
+        self.interval = 10.0
+        self._sent: list[float] = []  # own send times within the last interval, oldest first
+
+    def reserve(self, limit: int) -> int:
+        return min(max(limit - 1, 0), math.ceil(limit * self.reserve_fraction))
+
+    def observe(self, limit: int, remaining: int, interval: float) -> None:
+        """Record an answer's headers: ``remaining`` of ``limit`` in the last ``interval`` s."""
+        with self._lock:
+            self._limit, self._remaining = limit, max(remaining, 0)
+            self.interval = interval
+            self._observed_at = self.clock.time()
+
+    def observe_rate_limited(self, interval: float | None = None) -> None:
+        """Record a 429 of the window: nothing is left as of now."""
+        with self._lock:
+            self.stats.rate_limited += 1
+            if interval:
+                self.interval = interval
+            self._remaining = 0
+            self._observed_at = self.clock.time()
+            if self._limit is None:
+                self._limit = 1
+
+    def delay(self) -> float:
+        with self._lock:
+            return self._delay_locked(self.clock.time())
+
+    def acquire(self) -> None:
+        """Wait until a request may be sent, then count it as sent (sleeps at most once)."""
+        with self._lock:
+            now = self.clock.time()
+            wait = self._delay_locked(now)
+            if wait > self.max_wait:
+                raise QuotaExhaustedError(
+                    f"{self.service}: the rate limit's window stays full for {wait:.0f} s, "
+                    f"longer than the configured maximum wait of {self.max_wait:.0f} s (other "
+                    "integrations may be using the quota). The run stops here and resumes "
+                    "next time.",
+                    service=self.service,
+                    resume_at=now + wait,
+                )
+            if wait > 0:
+                self.stats.waits += 1
+                self.stats.waited_seconds += wait
+        if wait > 0:
+            self.clock.sleep(wait)
+        with self._lock:
+            self._sent.append(self.clock.time())
+
+    def _delay_locked(self, now: float) -> float:
+        if self._limit is None:
+            return 0.0  # nothing known yet: the first answer will tell
+        window = self.interval + self.margin
+        seen = self._observed_at
+        self._sent = [t for t in self._sent if t > min(now, seen) - window]
+        counted = [t for t in self._sent if t > now - window]  # still in the window now
+        if now - seen >= window:
+            available = self._limit - len(counted)
+        else:
+            in_answer = sum(1 for t in self._sent if seen - window < t <= seen)
+            still = sum(1 for t in counted if t <= seen)
+            since = sum(1 for t in self._sent if t > seen)
+            available = self._remaining - since + (in_answer - still)
+        short = self.reserve(self._limit) + 1 - available
+        if short <= 0:
+            return 0.0
+        # Each of our requests still in the window gives one back as it ages out.
+        if short <= len(counted):
+            return max(0.0, counted[short - 1] + window - now)
+        return max(0.0, max(seen, counted[-1] if counted else seen) + window - now)

@@ -1,17 +1,15 @@
-"""The HubSpot adapter (built on hubspot-api-client).
+"""The HubSpot adapter (built on hubspot-api-client), its configuration and its sandbox.
 
-Today it declares its configuration; the writes, setup command and sandbox are
-issue #5.
+- :mod:`config`: the ``[adapters.hubspot]`` table;
+- :mod:`api`: the wire (SDK client, pacing, retries, error translation);
+- :mod:`writes`: batch upserts with per-record results;
+- :mod:`links`: link targets and associations;
+- :mod:`setup`: the connector's unique id properties (``revont-sync setup hubspot``);
+- :mod:`adapter`: :class:`HubSpotAdapter`, the class registered as ``hubspot``;
+- :mod:`sandbox`: a local server that behaves like HubSpot, for trying and testing.
 """
 
-from typing import ClassVar
-
+from adapters.hubspot.adapter import HubSpotAdapter
 from adapters.hubspot.config import HubSpotConfig
-
-
-class HubSpotAdapter:
-    name: ClassVar[str] = "hubspot"
-    config_model: ClassVar[type[HubSpotConfig]] = HubSpotConfig
-
 
 __all__ = ["HubSpotAdapter", "HubSpotConfig"]

@@ -43,6 +43,19 @@ class Destination:
     name: str
     writer: CrmWriter
     mapping: Mapping
+    #: Whether the writer's ``prepare`` (if it has one) has checked the CRM for this mapping.
+    prepared: bool = False
+
+    def prepare(self) -> None:
+        """Tell an adapter with a ``prepare`` capability the mapping's objects (name ->
+        (CRM object, external-id field)) before its first write, once; it may refuse
+        (e.g. the CRM lacks the id fields) with a CrmSetupError."""
+        prepare = getattr(self.writer, "prepare", None)
+        if prepare is not None and not self.prepared:
+            prepare(
+                {o.name: (o.crm_object, o.external_id_field) for o in self.mapping.objects.values()}
+            )
+        self.prepared = True
 
 
 @dataclass
@@ -65,6 +78,8 @@ class ActiveRun:
     run_id: int
     started: datetime
     revont_before: int
+    #: The adapter's own request counter at the start (adapters that count requests).
+    crm_before: int | None = None
     counts: Counter[str] = field(default_factory=Counter)
     states: dict[str, StreamState] = field(default_factory=dict)
     exception: BaseException | None = None

@@ -167,8 +167,7 @@ class RecordPath:
                 )
                 pending.append((record, payload_print, m.source_id))
         size = max(1, dest.writer.batch_size)
-        for start in range(0, len(pending), size):
-            batch = pending[start : start + size]
+        for batch in _batches(pending, size):
             results = {r.key: r for r in self.write(dest, [b[0] for b in batch])}
             for record, payload_print, source_id in batch:
                 result = results.get(record.key)
@@ -272,3 +271,19 @@ class RecordPath:
             tx.await_enrichment(adapter, call_id, now, until, "action_items")
         for call_id in cp.enriched:
             tx.enriched(adapter, call_id)
+
+
+def _batches(
+    pending: list[tuple[CrmRecord, str, str | None]], size: int
+) -> list[list[tuple[CrmRecord, str, str | None]]]:
+    """Batches of at most ``size`` records, one object type each (in mapping order), so
+    each batch is one bulk request in the CRM: 130 calls and 70 tasks are written as
+    100 + 30 calls and 70 tasks, not as 100 calls and 30 calls + 70 tasks."""
+    by_object: dict[str, list[tuple[CrmRecord, str, str | None]]] = {}
+    for item in pending:
+        by_object.setdefault(item[0].object, []).append(item)
+    return [
+        group[start : start + size]
+        for group in by_object.values()
+        for start in range(0, len(group), size)
+    ]

@@ -60,6 +60,7 @@ from connector.errors import (
     LeaseHeldError,
     MalformedRecordError,
     NotFoundError,
+    QuotaExhaustedError,
 )
 from connector.quota import Clock, SystemClock
 from connector.revont.client import RevontSource
@@ -139,9 +140,15 @@ class SyncEngine:
         refused: list[RunReport] = []
         for name in adapters or list(self.destinations):
             try:
-                runs.append(self._begin(name, trigger))
+                run = self._begin(name, trigger)
             except LeaseHeldError as exc:
                 refused.append(RunReport(0, name, "refused", Counter(), {}, str(exc), exc))
+                continue
+            runs.append(run)
+            try:
+                run.dest.prepare()
+            except Exception as exc:  # e.g. the CRM lacks the id fields: this adapter stops
+                run.exception = exc
         now = self.now()
         for stream in streams:
             groups: dict[tuple[Any, ...], list[ActiveRun]] = {}
@@ -206,6 +213,7 @@ class SyncEngine:
         stopped it, after recording it."""
         run = self._begin(adapter, trigger)
         try:
+            run.dest.prepare()
             work(run)
         except Exception as exc:
             run.exception = exc
@@ -236,19 +244,31 @@ class SyncEngine:
             run_id,
             started,
             revont_before=self.client.stats.total,
+            crm_before=getattr(self.destinations[adapter].writer, "requests", None),
         )
 
     def _finish(self, run: ActiveRun, *, shared_by: int = 1) -> RunReport:
+        crm_now = getattr(run.dest.writer, "requests", None)
         requests = {
             "revont": self.client.stats.total - run.revont_before,
-            run.name: self.records.writes.get(run.name, 0),
+            # The adapter's own HTTP count when it keeps one; else its batch writes.
+            run.name: (
+                crm_now - run.crm_before
+                if crm_now is not None and run.crm_before is not None
+                else self.records.writes.get(run.name, 0)
+            ),
         }
         if shared_by > 1:
             requests["revont_shared_by"] = shared_by  # Revont pages served several adapters
         error = (
             None if run.exception is None else (f"{type(run.exception).__name__}: {run.exception}")
         )
-        status = "succeeded" if run.exception is None else "failed"
+        if run.exception is None:
+            status = "succeeded"
+        elif isinstance(run.exception, QuotaExhaustedError):
+            status = "stopped"  # cleanly, for a quota: state intact, the next run resumes
+        else:
+            status = "failed"
         self.store.finish_run(
             run.run_id,
             status=status,

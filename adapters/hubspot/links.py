@@ -1,0 +1,244 @@
+"""Links between records: finding HubSpot ids of link targets, then associating.
+
+A record's links name their target by the mapping's object and a value: a contact
+by its email, a call by its Revont id. Ids come, cheapest first, from
+
+1. what this process wrote or looked up before (a bounded cache: the contacts
+   stream runs before the calls stream, so a sync's calls find their contacts
+   there without a request);
+2. one batch read per 100 missing values, by ``email`` or by the target's unique
+   id property;
+3. for contacts still missing, the ``unknown_prospect`` policy: ``create`` upserts
+   them by email (one request per 100), ``skip`` logs the record without the link.
+
+A record whose call or action item is not in HubSpot (its own write failed) is
+rejected before anything is written, so it is retried once its target lands;
+nothing is written half-linked.
+
+Associations use HubSpot's default association type for each pair of object
+types (``/crm/v4/associations/{from}/{to}/batch/associate/default``), 100 pairs
+per request; associating twice keeps one association, so retries are safe.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from adapters.base import CrmRecord, RecordLink
+from adapters.hubspot.api import HubSpotApi
+from adapters.hubspot.writes import ObjectWriter
+
+BATCH_LIMIT = 100
+CACHE_SIZE = 50_000
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a mapping object lives in HubSpot and which property holds its Revont id."""
+
+    crm_object: str
+    id_property: str
+
+
+#: How links find their targets when the engine did not say (the shipped mapping's names).
+DEFAULT_TARGETS = {
+    "contact": Target("contacts", "revont_contact_id"),
+    "call": Target("calls", "revont_call_id"),
+    "task": Target("tasks", "revont_action_item_id"),
+}
+
+
+class IdCache:
+    """(object type, id property, value) -> HubSpot id, least recently used dropped first."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._ids: OrderedDict[tuple[str, str, str], str] = OrderedDict()
+
+    def get(self, crm_object: str, prop: str, value: str) -> str | None:
+        key = (crm_object, prop, _norm(prop, value))
+        found = self._ids.get(key)
+        if found is not None:
+            self._ids.move_to_end(key)
+        return found
+
+    def put(self, crm_object: str, prop: str, value: str, hubspot_id: str) -> None:
+        self._ids[(crm_object, prop, _norm(prop, value))] = hubspot_id
+        self._ids.move_to_end((crm_object, prop, _norm(prop, value)))
+        while len(self._ids) > self.size:
+            self._ids.popitem(last=False)
+
+
+class LinkResolver:
+    """Finds link targets and writes associations (see the module docstring)."""
+
+    def __init__(
+        self,
+        api: HubSpotApi,
+        cache: IdCache,
+        writer: ObjectWriter,
+        *,
+        create_unknown_contacts: bool,
+        associate_company: bool,
+    ) -> None:
+        self.api = api
+        self.cache = cache
+        self.writer = writer
+        self.create_unknown_contacts = create_unknown_contacts
+        self.associate_company = associate_company
+        self.targets: dict[str, Target] = dict(DEFAULT_TARGETS)
+        self._companies: OrderedDict[str, str | None] = OrderedDict()
+
+    def target(self, link: RecordLink) -> tuple[Target, str]:
+        """The target of ``link`` and the property its value matches."""
+        target = self.targets.get(link.to) or Target(link.to, f"revont_{link.to}_id")
+        if target.crm_object == "contacts" and "@" in str(link.value):
+            return target, "email"
+        return target, target.id_property
+
+    def resolve(self, records: Sequence[CrmRecord]) -> dict[tuple[str, str, str], str | None]:
+        """HubSpot ids of every link target of ``records`` (None: not in HubSpot)."""
+        wanted: dict[tuple[str, str], set[str]] = defaultdict(set)
+        for record in records:
+            for link in record.links:
+                target, prop = self.target(link)
+                wanted[(target.crm_object, prop)].add(str(link.value))
+        found: dict[tuple[str, str, str], str | None] = {}
+        for (crm_object, prop), values in wanted.items():
+            missing = []
+            for value in sorted(values):
+                hit = self.cache.get(crm_object, prop, value)
+                found[(crm_object, prop, _norm(prop, value))] = hit
+                if hit is None:
+                    missing.append(value)
+            for value, hubspot_id in self._read(crm_object, prop, missing).items():
+                found[(crm_object, prop, _norm(prop, value))] = hubspot_id
+            still = [v for v in missing if found[(crm_object, prop, _norm(prop, v))] is None]
+            if (
+                still
+                and crm_object == "contacts"
+                and prop == "email"
+                and self.create_unknown_contacts
+            ):
+                for value, hubspot_id in self._create_contacts(still).items():
+                    found[(crm_object, prop, _norm(prop, value))] = hubspot_id
+        return found
+
+    def _read(self, crm_object: str, prop: str, values: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        api = self.api.objects(crm_object)
+        for start in range(0, len(values), BATCH_LIMIT):
+            chunk = values[start : start + BATCH_LIMIT]
+            body = self.api.call(
+                f"POST /crm/v3/objects/{crm_object}/batch/read",
+                api.read_with_http_info,
+                {"idProperty": prop, "properties": [prop], "inputs": [{"id": v} for v in chunk]},
+            )
+            for result in getattr(body, "results", None) or []:
+                value = (result.properties or {}).get(prop)
+                if value:
+                    out[value] = result.id
+                    self.cache.put(crm_object, prop, value, result.id)
+        return out
+
+    def _create_contacts(self, emails: list[str]) -> dict[str, str]:
+        """Contacts for prospects HubSpot does not know, by email (an address HubSpot
+        refuses is left out: the record is logged without that contact)."""
+        records = [
+            CrmRecord("prospect", "contacts", "email", e.strip().lower(), {"email": e.strip()})
+            for e in emails
+        ]
+        out: dict[str, str] = {}
+        for key, result in self.writer.upsert("contacts", records).items():
+            if result.crm_id:
+                out[key[1]] = result.crm_id
+                self.cache.put("contacts", "email", key[1], result.crm_id)
+        return out
+
+    # -- associations ---------------------------------------------------------------------
+
+    def associate(self, pairs: Iterable[tuple[str, str, str, str]]) -> set[tuple[str, str]]:
+        """Associate (from type, from id, to type, to id) pairs; return the (from type,
+        from id) whose association HubSpot refused."""
+        by_types: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)
+        for from_type, from_id, to_type, to_id in dict.fromkeys(pairs):
+            by_types[(from_type, to_type)].append((from_id, to_id))
+        if self.associate_company:
+            self._add_companies(by_types)
+        refused: set[tuple[str, str]] = set()
+        api = self.api.associations()
+        for (from_type, to_type), items in by_types.items():
+            for start in range(0, len(items), BATCH_LIMIT):
+                chunk = items[start : start + BATCH_LIMIT]
+                body = self.api.call(
+                    f"POST /crm/v4/associations/{from_type}/{to_type}/batch/associate/default",
+                    api.create_default_with_http_info,
+                    from_type,
+                    to_type,
+                    {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in chunk]},
+                )
+                ids = {f for f, _ in chunk}
+                for error in getattr(body, "errors", None) or []:
+                    for values in (error.context or {}).values():
+                        refused.update((from_type, v) for v in values or [] if v in ids)
+        return refused
+
+    def _add_companies(self, by_types: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
+        """Add (record -> the company of its contact) for every (record -> contact)."""
+        contacts = {t for (_, to), items in by_types.items() if to == "contacts" for _, t in items}
+        self._load_companies(sorted(c for c in contacts if c not in self._companies))
+        for (from_type, to_type), items in list(by_types.items()):
+            if to_type != "contacts" or from_type == "companies":
+                continue
+            for from_id, contact_id in items:
+                company = self._companies.get(contact_id)
+                if company is not None:
+                    by_types[(from_type, "companies")].append((from_id, company))
+
+    def _load_companies(self, contact_ids: list[str]) -> None:
+        api = self.api.associations()
+        for start in range(0, len(contact_ids), BATCH_LIMIT):
+            chunk = contact_ids[start : start + BATCH_LIMIT]
+            body = self.api.call(
+                "POST /crm/v4/associations/contacts/companies/batch/read",
+                api.get_page_with_http_info,
+                "contacts",
+                "companies",
+                {"inputs": [{"id": c} for c in chunk]},
+            )
+            found: dict[str, str | None] = dict.fromkeys(chunk)
+            for result in getattr(body, "results", None) or []:
+                tos = result.to or []
+                primary = next(
+                    (t for t in tos if any(a.type_id == 1 for a in t.association_types or [])),
+                    tos[0] if tos else None,
+                )
+                if primary is not None:
+                    found[str(result._from.id)] = str(primary.to_object_id)
+            for contact_id, company in found.items():
+                self._companies[contact_id] = company
+            while len(self._companies) > CACHE_SIZE:
+                self._companies.popitem(last=False)
+
+
+def _norm(prop: str, value: str) -> str:
+    return value.strip().lower() if prop == "email" else value
+
+
+def link_targets(
+    record: CrmRecord,
+    resolver: LinkResolver,
+    found: Mapping[tuple[str, str, str], str | None],
+) -> tuple[list[tuple[str, str]], list[RecordLink]]:
+    """The (type, id) targets of ``record``'s links, and the links with no target."""
+    targets, missing = [], []
+    for link in record.links:
+        target, prop = resolver.target(link)
+        hubspot_id = found.get((target.crm_object, prop, _norm(prop, str(link.value))))
+        if hubspot_id is None:
+            missing.append(link)
+        else:
+            targets.append((target.crm_object, hubspot_id))
+    return targets, missing
