@@ -9,8 +9,10 @@ on which API is imitated:
 * :class:`SandboxServer` runs a WSGI app on a loopback port (HTTP/1.1 keep-alive).
 * :class:`FaultInjector` makes the next N matching requests fail on purpose:
   an HTTP status, a 429, added latency, a dropped connection or malformed JSON.
-* :class:`RequestLog` counts requests by route and status, and the requests
-  served in each rate-limit window.
+  A sandbox may accept only the kinds it can imitate.
+* :class:`RequestLog` counts requests by route and status (and, optionally, by a
+  more specific name of the same request), and the requests served in each
+  rate-limit window.
 """
 
 from __future__ import annotations
@@ -48,7 +50,10 @@ class FaultRule:
     matching request until the rule is cleared. ``kind`` is one of
     :data:`FAULT_KINDS`. ``after_serving`` makes a ``status`` fault happen after
     the request took effect (a lost answer); ``reset_header_only`` sends only
-    the rate-limit reset header with the answer.
+    the rate-limit reset header with the answer. ``policy`` names which limit a
+    ``rate_limit`` fault imitates, for APIs with several (HubSpot's
+    ``TEN_SECONDLY_ROLLING``, ``DAILY`` or ``SECONDLY``); None means the
+    sandbox's usual one.
     """
 
     kind: str
@@ -61,6 +66,7 @@ class FaultRule:
     seconds: float = 0.0
     after_serving: bool = False
     reset_header_only: bool = False
+    policy: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -73,13 +79,22 @@ class FaultRule:
 
 
 class FaultInjector:
-    """Rules consulted by a sandbox before it serves a request (first match wins)."""
+    """Rules consulted by a sandbox before it serves a request (first match wins).
 
-    def __init__(self) -> None:
+    ``kinds`` limits the rules to the fault kinds a sandbox can imitate: adding
+    another kind raises ``ValueError`` instead of being silently ignored.
+    """
+
+    def __init__(self, kinds: tuple[str, ...] | None = None) -> None:
+        self.kinds = kinds
         self._rules: list[FaultRule] = []
         self._lock = threading.Lock()
 
     def add(self, rule: FaultRule) -> None:
+        if self.kinds is not None and rule.kind not in self.kinds:
+            raise ValueError(
+                f"this sandbox cannot imitate {rule.kind!r} faults; one of {', '.join(self.kinds)}"
+            )
         with self._lock:
             self._rules.append(rule)
 
@@ -109,11 +124,20 @@ class FaultInjector:
 
 class RequestLog:
     """Requests by route template and status, requests served per window, and the
-    last ``keep`` requests with their arrival time (status 0: connection dropped)."""
+    last ``keep`` requests with their arrival time (status 0: connection dropped).
+
+    A request may also carry a ``detail``: a more specific name for the same
+    request, such as its route with the object type filled in
+    (``POST /crm/v3/objects/contacts/batch/upsert`` besides
+    ``POST /crm/v3/objects/{type}/batch/upsert``). Details are counted apart, so
+    :meth:`count` answers for a template or a detail, and totals count each
+    request once.
+    """
 
     def __init__(self, keep: int = 10_000) -> None:
         self._lock = threading.Lock()
         self.by_route: Counter[tuple[str, int]] = Counter()
+        self.by_detail: Counter[tuple[str, int]] = Counter()
         self.per_window: Counter[float] = Counter()
         self.recent: deque[tuple[float, str, int]] = deque(maxlen=keep)
         self.user_agents: Counter[str] = Counter()
@@ -124,9 +148,12 @@ class RequestLog:
         status: int,
         window_start: float | None = None,
         user_agent: str | None = None,
+        detail: str | None = None,
     ) -> None:
         with self._lock:
             self.by_route[(route, status)] += 1
+            if detail is not None and detail != route:
+                self.by_detail[(detail, status)] += 1
             if user_agent:
                 self.user_agents[user_agent] += 1
             self.recent.append((time.time(), route, status))
@@ -134,16 +161,20 @@ class RequestLog:
                 self.per_window[window_start] += 1
 
     def count(self, route: str | None = None, status: int | None = None) -> int:
+        """Requests with this route template or detail (any, if None) and status."""
         with self._lock:
+            counters = [self.by_route] if route is None else [self.by_route, self.by_detail]
             return sum(
                 n
-                for (r, s), n in self.by_route.items()
+                for counter in counters
+                for (r, s), n in counter.items()
                 if (route is None or r == route) and (status is None or s == status)
             )
 
     def reset(self) -> None:
         with self._lock:
             self.by_route.clear()
+            self.by_detail.clear()
             self.per_window.clear()
             self.recent.clear()
             self.user_agents.clear()
@@ -153,9 +184,13 @@ class RequestLog:
             routes: dict[str, dict[str, int]] = {}
             for (route, status), n in sorted(self.by_route.items()):
                 routes.setdefault(route, {})[str(status)] = n
+            details: dict[str, dict[str, int]] = {}
+            for (detail, status), n in sorted(self.by_detail.items()):
+                details.setdefault(detail, {})[str(status)] = n
             return {
                 "total": sum(self.by_route.values()),
                 "routes": routes,
+                "details": details,
                 "windows": [[start, n] for start, n in sorted(self.per_window.items())],
             }
 
@@ -185,12 +220,20 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 class SandboxServer:
-    """Serve a WSGI application on a loopback port from a background thread."""
+    """Serve a WSGI application on a loopback port from a background thread.
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    ``poll_interval`` is how often the serving loop looks for a stop request:
+    ``stop()`` waits up to that long (werkzeug's default, 0.5 s, made every
+    test with its own sandbox half a second slower).
+    """
+
+    def __init__(
+        self, app: Any, *, host: str = "127.0.0.1", port: int = 0, poll_interval: float = 0.05
+    ) -> None:
         self.app = app
         self.host = host
         self.port = port
+        self.poll_interval = poll_interval
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -205,8 +248,11 @@ class SandboxServer:
             self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler
         )
         self._server.daemon_threads = True  # type: ignore[attr-defined]
+        server = self._server
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sandbox-server", daemon=True
+            target=lambda: server.serve_forever(poll_interval=self.poll_interval),
+            name="sandbox-server",
+            daemon=True,
         )
         self._thread.start()
         return self.url
