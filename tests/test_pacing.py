@@ -170,8 +170,9 @@ def test_a_new_window_starts_without_waiting():
 @pytest.mark.slow
 def test_learns_a_server_that_rounds_its_reset_down(make_sandbox, make_client):
     """Windows ending at x.5 s reported as x s: at most one 429, then the margin widens."""
-    sandbox = make_sandbox(calls=300, rate_limit=10, window_seconds=2, window_offset=0.5,
-                           round_reset_down=True)
+    sandbox = make_sandbox(
+        calls=300, rate_limit=10, window_seconds=2, window_offset=0.5, round_reset_down=True
+    )
     client = make_client(sandbox, page_size=10)
     ids = [c.id for page in client.iter_call_pages() for c in page.items]
     assert len(ids) == len(set(ids)) == 300
@@ -192,3 +193,77 @@ def test_a_clock_that_never_advances_does_not_spin():
     pacer.acquire()
     pacer.acquire()
     assert len(clock.slept) == 2
+
+
+# -- rolling windows (HubSpot's ten seconds) ---------------------------------------------
+
+
+class RollingServer:
+    """A rolling-window quota as a server keeps it: requests of the last ``interval``."""
+
+    def __init__(self, clock: FakeClock, limit: int, interval: float) -> None:
+        self.clock, self.limit, self.interval = clock, limit, interval
+        self.hits: list[float] = []
+        self.refused = 0
+
+    def request(self, others: int = 0) -> int:
+        now = self.clock.time()
+        self.hits = [t for t in self.hits if t > now - self.interval]
+        for _ in range(others):  # another integration's requests, at the same moment
+            self.hits.append(now)
+        if len(self.hits) >= self.limit:
+            self.refused += 1
+            return -1
+        self.hits.append(now)
+        return self.limit - len(self.hits)
+
+
+def test_rolling_pacer_never_meets_the_limit_and_keeps_the_reserve():
+    from connector.quota import RollingWindowPacer
+
+    clock = FakeClock()
+    server = RollingServer(clock, limit=20, interval=2.0)
+    pacer = RollingWindowPacer("crm", clock=clock, reserve_fraction=0.25, max_wait=30)
+    sent = []
+    for _ in range(200):
+        pacer.acquire()
+        remaining = server.request()
+        assert remaining >= 0
+        pacer.observe(20, remaining, 2.0)
+        sent.append(clock.time())
+        clock.now += 0.001  # the request's own round trip
+    assert server.refused == 0
+    # Never more than limit - reserve (15) of ours in any window: 5 left to others.
+    assert max(sum(1 for t in sent if s <= t < s + 2.0) for s in sent) <= 15
+    # And not timid: it runs close to that rate.
+    assert len(sent) / (sent[-1] - sent[0]) > 0.9 * 15 / 2.0
+
+
+def test_rolling_pacer_adapts_to_other_integrations_and_to_a_429():
+    from connector.quota import RollingWindowPacer
+
+    clock = FakeClock()
+    server = RollingServer(clock, limit=20, interval=2.0)
+    pacer = RollingWindowPacer("crm", clock=clock, reserve_fraction=0.1, max_wait=30)
+    for n in range(100):
+        pacer.acquire()
+        remaining = server.request(others=1 if n % 3 == 0 else 0)
+        if remaining < 0:
+            pacer.observe_rate_limited(2.0)
+        else:
+            pacer.observe(20, remaining, 2.0)
+        clock.now += 0.001
+    # Others' requests are invisible until an answer shows them; a few refusals at most,
+    # each waited out rather than repeated at once.
+    assert server.refused <= 3
+    assert pacer.stats.waits > 0
+
+
+def test_rolling_pacer_stops_instead_of_waiting_too_long():
+    from connector.quota import RollingWindowPacer
+
+    clock = FakeClock()
+    pacer = RollingWindowPacer("crm", clock=clock, max_wait=1.0)
+    pacer.observe(100, 0, 10.0)  # someone else filled the window
+    with pytest.raises(QuotaExhaustedError, match="maximum wait"):
+        pacer.acquire()

@@ -87,7 +87,7 @@ class HubSpotApi:
             max_wait=config.max_rate_limit_wait,
         )
         self.client = HubSpot(
-            access_token=config.require_secret("access_token"),
+            access_token=config.require_secret("access_token").get_secret_value(),
             host=config.base_url.rstrip("/"),
             api_factory=_user_agent_factory,
         )
@@ -134,11 +134,14 @@ class HubSpotApi:
         method: Callable[..., Any],
         *args: Any,
         idempotent: bool = True,
+        raw: bool = False,
         **kwargs: Any,
     ) -> Any:
         """Send ``method(*args, **kwargs)`` (an SDK ``*_with_http_info`` method) paced and
         retried; return the deserialised body. ``route`` ("POST /crm/v3/objects/calls/batch/
-        upsert") names the request in counters and errors."""
+        upsert") names the request in counters and errors. ``raw`` returns the JSON as a
+        dict instead of the SDK's model, for answers the SDK does not model (a 207 from
+        ``associate/default``)."""
         attempts = 0
 
         def should_retry(exc: BaseException) -> bool:
@@ -150,7 +153,7 @@ class HubSpotApi:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, RateLimitedError):
                 return 0.0  # the pacer waits for the window itself
-            return float(wait_exponential_jitter(initial=0.5, max=20, jitter=0.5)(state))
+            return float(wait_exponential_jitter(multiplier=0.5, max=20, jitter=0.5)(state))
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -168,21 +171,32 @@ class HubSpotApi:
             for attempt in retrying:
                 with attempt:
                     attempts += 1
-                    return self._send_once(route, method, args, kwargs)
+                    return self._send_once(route, method, args, kwargs, raw)
         except ApiError as exc:
             exc.attempts = attempts
             raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(
-        self, route: str, method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+        self,
+        route: str,
+        method: Callable[..., Any],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        raw: bool,
     ) -> Any:
         self._check_daily_reserve()
         self.pacer.acquire()
         verb, _, path = route.partition(" ")
         where: dict[str, Any] = {"service": SERVICE, "method": verb, "path": path}
         try:
-            data, status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
+            if raw:
+                response = method(
+                    *args, _request_timeout=self.timeout, _preload_content=False, **kwargs
+                )
+                data, status, headers = response.data, response.status, response.headers
+            else:
+                data, status, headers = method(*args, _request_timeout=self.timeout, **kwargs)
         except urllib3.exceptions.TimeoutError as exc:
             self.counts[(route, "timeout")] += 1
             raise TransientError(f"no answer in time ({type(exc).__name__})", **where) from exc
@@ -202,6 +216,17 @@ class HubSpotApi:
             raise self._translate(exc, where) from exc
         self.counts[(route, str(status))] += 1
         self._observe(headers or {}, status)
+        if raw:
+            try:
+                parsed = json.loads(data) if data else {}
+            except ValueError as exc:
+                raise InvalidResponseError("malformed JSON in the answer", **where) from exc
+            if not isinstance(parsed, dict):
+                raise InvalidResponseError("the answer is not a JSON object", **where)
+            return parsed
+        if hasattr(data, "results") and data.results is None:
+            # The SDK reads an unreadable body into an empty model rather than failing.
+            raise InvalidResponseError("the answer is not the documented JSON", **where)
         return data
 
     # -- quota ------------------------------------------------------------------------------
@@ -269,7 +294,8 @@ class HubSpotApi:
                     service=SERVICE,
                     resume_at=_next_midnight_utc(self.clock.time()),
                 )
-            self.pacer.observe_rate_limited()
+            interval = _int(headers, "X-HubSpot-RateLimit-Interval-Milliseconds")
+            self.pacer.observe_rate_limited(interval / 1000 if interval else None)
             retry_at = self.clock.time() + self.pacer.delay()
             return RateLimitedError(
                 f"{message} (policy {policy or 'unknown'})", retry_at=retry_at, **kw

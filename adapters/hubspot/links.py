@@ -178,11 +178,15 @@ class LinkResolver:
                     from_type,
                     to_type,
                     {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in chunk]},
+                    raw=True,  # the SDK does not model this route's 207 answer
                 )
                 ids = {f for f, _ in chunk}
-                for error in getattr(body, "errors", None) or []:
-                    for values in (error.context or {}).values():
-                        refused.update((from_type, v) for v in values or [] if v in ids)
+                for error in body.get("errors") or []:
+                    context = error.get("context") or {}
+                    named = context.get("fromObjectId") or [
+                        v for vs in context.values() for v in vs or []
+                    ]
+                    refused.update((from_type, str(v)) for v in named if str(v) in ids)
         return refused
 
     def _add_companies(self, by_types: dict[tuple[str, str], list[tuple[str, str]]]) -> None:

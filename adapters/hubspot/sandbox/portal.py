@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import random
+import re
 import threading
 from collections import deque
 from datetime import UTC, datetime
@@ -64,6 +65,9 @@ class Portal:
         self._unique: dict[tuple[str, str], dict[str, str]] = {}
         self._index: dict[str, dict[str, Record]] = {t: {} for t in OBJECT_TYPES}
         self._pending: deque[tuple[float, str, str, Record | None]] = deque()
+        # Property validation rules, as a portal admin sets them: (type, property) ->
+        # [(pattern a value must match, message)].
+        self._rules: dict[tuple[str, str], list[tuple[re.Pattern[str], str]]] = {}
 
     # -- time and ids ---------------------------------------------------------------------
 
@@ -102,7 +106,30 @@ class Portal:
         """Validate a ``properties`` map: the values to store (None clears) and the issues."""
         with self.lock:
             owners = {o["id"] for o in self.owners()}
-            return self.definitions.check(object_type, raw, creating=creating, owners=owners)
+            values, issues = self.definitions.check(
+                object_type, raw, creating=creating, owners=owners
+            )
+            for (rule_type, name), rules in self._rules.items():
+                value = values.get(name)
+                if rule_type != object_type or value is None:
+                    continue
+                for pattern, message in rules:
+                    if not pattern.fullmatch(value):
+                        issues.append(Issue(name, "INVALID_PROPERTY_VALUE", message))
+            return values, issues
+
+    def add_validation_rule(
+        self, object_type: str, name: str, pattern: str, message: str | None = None
+    ) -> None:
+        """Refuse values of ``name`` that do not match ``pattern`` (a regular expression),
+        like a property validation rule a HubSpot admin sets in the property's settings."""
+        with self.lock:
+            self._rules.setdefault((_type(object_type).name, name), []).append(
+                (
+                    re.compile(pattern, re.DOTALL),
+                    message or f"{name} does not match the portal's validation rule",
+                )
+            )
 
     def find(self, object_type: str, value: str, id_property: str | None = None) -> Record | None:
         """The live record whose id (or unique ``id_property``) is ``value``."""
