@@ -2,8 +2,9 @@
 
 Maps realistic calls (from the sandbox's synthetic workspace, with summaries
 and action items) through the shipped HubSpot mapping on one core, and prints
-calls mapped per second: once without transcript rendering (the shipped
-mapping) and once with a note object that renders the full transcript.
+calls mapped per second: without transcripts (the note object is skipped), with
+notes off, with the transcript written as notes (the default, ``notes = "full"``),
+and for calls whose transcript is over 100,000 characters (split into notes).
 
 Target (issue #3): >= 20,000 calls/s without transcript rendering.
 
@@ -13,23 +14,11 @@ Target (issue #3): >= 20,000 calls/s without transcript rendering.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from connector.mapping import load_mapping, shipped_mappings
 from connector.revont.sandbox.workspace import Workspace
-
-NOTE_OBJECT = """
-[objects.note]
-source = "calls"
-crm_object = "notes"
-external_id = "revont_call_id"
-[objects.note.fields]
-hs_timestamp = { path = "created_at", transforms = ["epoch_ms"] }
-hs_note_body = { path = "transcript", transforms = ["transcript_text", { truncate = 65536 }] }
-"""
 
 
 def calls(n: int) -> list[dict]:
@@ -55,21 +44,34 @@ def main() -> None:
     shipped = shipped_mappings()["hubspot"]
     records = calls(args.calls)
     chars = sum(len(s["text"]) for r in records for s in r["transcript"]) / len(records)
-    print(f"{len(records)} calls, {sum(len(r['action_items']) for r in records)} action items, "
-          f"transcripts of {chars:,.0f} characters on average; best of {args.rounds} rounds")
+    print(
+        f"{len(records)} calls, {sum(len(r['action_items']) for r in records)} action items, "
+        f"transcripts of {chars:,.0f} characters on average; best of {args.rounds} rounds"
+    )
 
     lean = [{**r, "transcript": None} for r in records]
     per_second, outcomes = rate(load_mapping(shipped), lean, args.rounds)
     verdict = "met" if per_second >= 20_000 else "MISSED"
-    print(f"shipped HubSpot mapping, no transcript: {per_second:>9,.0f} calls/s "
-          f"({outcomes} outcomes)  target 20,000: {verdict}")
+    print(
+        f"shipped HubSpot mapping, no transcript: {per_second:>9,.0f} calls/s "
+        f"({outcomes} outcomes)  target 20,000: {verdict}"
+    )
 
-    with tempfile.TemporaryDirectory() as folder:
-        with_note = Path(folder) / "hubspot-with-transcript.toml"
-        with_note.write_text(shipped.read_text(encoding="utf-8") + NOTE_OBJECT, encoding="utf-8")
-        per_second, outcomes = rate(load_mapping(with_note), records, args.rounds)
-    print(f"with the full transcript as a note:     {per_second:>9,.0f} calls/s "
-          f"({outcomes} outcomes)")
+    per_second, outcomes = rate(load_mapping(shipped, vars={"notes": "off"}), records, args.rounds)
+    print(
+        f'with transcripts, notes = "off":        {per_second:>9,.0f} calls/s ({outcomes} outcomes)'
+    )
+    per_second, outcomes = rate(load_mapping(shipped), records, args.rounds)
+    print(
+        f'with transcripts, notes = "full":       {per_second:>9,.0f} calls/s ({outcomes} outcomes)'
+    )
+    huge = [r for r in records if sum(len(s["text"]) for s in r["transcript"]) > 100_000]
+    if huge:
+        per_second, outcomes = rate(load_mapping(shipped), huge, args.rounds)
+        print(
+            f"only transcripts over 100,000 chars:    {per_second:>9,.0f} calls/s "
+            f"({outcomes} outcomes from {len(huge)} calls)"
+        )
 
 
 if __name__ == "__main__":

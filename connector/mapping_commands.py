@@ -21,12 +21,11 @@ from connector.mapping import (
     Mapping,
     Outcome,
     SkippedRecord,
-    load_mapping,
 )
 from connector.mapping.crm_check import check_against_crm
 from connector.plugins import AdapterRegistry
 from connector.settings import Config, load_config
-from connector.wiring import build_revont_client, resolve_mapping
+from connector.wiring import build_revont_client, load_adapter_mapping
 
 
 def check_mapping(
@@ -40,9 +39,8 @@ def check_mapping(
     adapter_config = None
     if adapter is not None and config_path.exists():
         adapter_config = load_config(config_path, need_revont_key=False).adapters.get(adapter)
-    path, maps = resolve_mapping(adapter or "", adapter_config, explicit)
-    mapping = load_mapping(path, maps=maps)
-    console.print(f"{path}: loads ({describe(mapping)})")
+    mapping = load_adapter_mapping(adapter or "", adapter_config, explicit)
+    console.print(f"{mapping.path}: loads ({describe(mapping)})")
     if adapter is None:
         return 0
     cls = AdapterRegistry().load(adapter)
@@ -65,9 +63,15 @@ def check_mapping(
 
 
 def describe(mapping: Mapping) -> str:
-    objects = ", ".join(f"{o.name} <- {o.source}" for o in mapping.objects.values())
+    objects = ", ".join(
+        f"{o.name} <- {o.source}"
+        + (f" (split {o.split.field})" if o.split else "")
+        + (f" (writes nothing: when {o.skipped_by!r} is false)" if o.skipped_by else "")
+        for o in mapping.objects.values()
+    )
     detail = "needs call details" if mapping.needs_call_detail else "needs no call details"
-    return f"{objects}; {detail}"
+    variables = ", ".join(f"{k} = {v!r}" for k, v in mapping.variables.items())
+    return f"{objects}; {detail}" + (f"; vars: {variables}" if variables else "")
 
 
 def preview(
@@ -83,8 +87,7 @@ def preview(
         raise ConfigError(
             str(config.path), [ConfigProblem(f"adapters.{adapter}", "not configured")]
         )
-    path, maps = resolve_mapping(adapter, adapter_config)
-    mapping = load_mapping(path, maps=maps)
+    mapping = load_adapter_mapping(adapter, adapter_config)
     results: list[tuple[str, list[Outcome]]] = []
     with build_revont_client(config.revont) as client:
         if call_ids:
@@ -118,10 +121,13 @@ def preview(
             )
         )
         return
-    table = Table("record", "object", "outcome", "payload / reason", title=f"{path.name}")
+    table = Table("record", "object", "outcome", "payload / reason", title=mapping.path.name)
     for call_id, outcomes in results:
         for outcome in outcomes:
-            table.add_row(call_id, outcome.object, *summarise(outcome))
+            name = outcome.object
+            if isinstance(outcome, MappedRecord) and outcome.part is not None:
+                name += " (part {} of {})".format(*outcome.part)
+            table.add_row(call_id, name, *summarise(outcome))
     console.print(table)
     console.print(
         f"{len(results)} record(s) previewed with {spent} Revont request(s); nothing was written."
@@ -138,6 +144,9 @@ def as_dict(outcome: Outcome) -> dict[str, Any]:
             "external_id": outcome.external_id,
             "values": outcome.values,
             "truncated": list(outcome.truncated),
+            "part": None
+            if outcome.part is None
+            else {"n": outcome.part[0], "total": outcome.part[1]},
             "links": [
                 {"to": link.to, "value": link.value, "field": link.field} for link in outcome.links
             ],
@@ -157,8 +166,9 @@ def summarise(outcome: Outcome) -> tuple[str, str]:
         lines = []
         for name, value in outcome.values.items():
             text = str(value).replace("\n", " ")
+            size = f" ({len(text):,} characters)" if len(text) > 60 else ""
             text = text if len(text) <= 60 else text[:57] + "..."
-            mark = " (truncated)" if name in outcome.truncated else ""
+            mark = " (truncated)" if name in outcome.truncated else size
             lines.append(f"{name} = {escape(text)}{mark}")
         return "[green]mapped[/]", "\n".join(lines)
     if isinstance(outcome, SkippedRecord):

@@ -13,7 +13,8 @@ from pathlib import Path
 from adapters.base import AdapterConfig
 from connector.engine import Destination, EngineOptions, SyncEngine
 from connector.errors import ConfigError, ConfigProblem
-from connector.mapping import default_mapping_path, load_mapping
+from connector.mapping import Mapping, default_mapping_path, load_mapping
+from connector.mapping.spec import VarValue
 from connector.plugins import AdapterRegistry
 from connector.quota import Clock, SystemClock, WindowPacer
 from connector.revont.client import RevontClient
@@ -44,9 +45,11 @@ def build_revont_client(settings: RevontSettings, clock: Clock | None = None) ->
 
 def resolve_mapping(
     name: str, config: AdapterConfig | None, explicit: Path | None = None
-) -> tuple[Path, dict[str, dict[str, str]]]:
-    """The mapping file for adapter ``name`` and the value maps its configuration adds."""
+) -> tuple[Path, dict[str, dict[str, str]], dict[str, VarValue]]:
+    """The mapping file for adapter ``name``, and the value maps and variable values its
+    configuration lays over the file's ``[maps]`` and ``[vars]``."""
     maps = dict(config.maps) if config is not None else {}
+    variables = dict(config.vars) if config is not None else {}
     path = explicit or (config.mapping if config is not None else None)
     path = path or default_mapping_path(name)
     if path is None:
@@ -54,7 +57,16 @@ def resolve_mapping(
             "mappings",
             [ConfigProblem(f"adapters.{name}.mapping", "no mapping file given and none shipped")],
         )
-    return Path(path), maps
+    return Path(path), maps, variables
+
+
+def load_adapter_mapping(
+    name: str, config: AdapterConfig | None, explicit: Path | None = None
+) -> Mapping:
+    """Load adapter ``name``'s mapping with its configuration's maps and vars; a var the
+    mapping does not declare is reported as ``adapters.<name>.vars.<var>``."""
+    path, maps, variables = resolve_mapping(name, config, explicit)
+    return load_mapping(path, maps=maps, vars=variables, vars_key=f"adapters.{name}.vars")
 
 
 def engine_options(sync: SyncSettings) -> EngineOptions:
@@ -95,8 +107,8 @@ def build_engine(
                     )
                 ],
             )
-        path, maps = resolve_mapping(name, adapter_config)
-        destinations[name] = Destination(name, cls(adapter_config), load_mapping(path, maps=maps))
+        mapping = load_adapter_mapping(name, adapter_config)
+        destinations[name] = Destination(name, cls(adapter_config), mapping)
     store = SqlStateStore(config.state_url)
     return SyncEngine(
         build_revont_client(config.revont, clock),

@@ -10,7 +10,8 @@ second and be previewed safely.
 Applying a mapping never raises for one bad record: each object gives a
 :class:`MappedRecord`, a :class:`SkippedRecord` (a ``when`` condition does not
 hold) or a :class:`FailedRecord` (a value could not be produced), so one
-malformed call fails alone.
+malformed call fails alone. An object with ``split`` gives one
+:class:`MappedRecord` per part of its long field instead of one.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterable
 from collections.abc import Mapping as AbcMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ from connector.mapping.paths import (
     compile_path,
     root_names,
 )
-from connector.mapping.spec import FieldSpec, MappingSpec, ObjectSpec, locate
+from connector.mapping.spec import FieldSpec, MappingSpec, ObjectSpec, VarValue, locate
 from connector.mapping.templates import (
     TemplateError,
     compile_condition,
@@ -47,6 +48,7 @@ from connector.mapping.templates import (
     fields_below,
     make_environment,
 )
+from connector.mapping.text import split_text
 from connector.mapping.transforms import (
     MappingOptions,
     Transform,
@@ -79,6 +81,8 @@ class MappedRecord:
     values: dict[str, Any]
     links: tuple[Link, ...] = ()
     truncated: tuple[str, ...] = ()
+    #: (n, total) when the object splits a long value into several records.
+    part: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -118,6 +122,34 @@ class CompiledField:
     #: Every value the field can produce, when it is a constant or a map (picklist checks).
     possible_values: frozenset[Any] | None
     source_kind: str  # path | value | template
+    kind: str = ANY  # the type of value it produces (str, number...)
+
+
+@dataclass(frozen=True)
+class SplitPlan:
+    """An object's ``split``: one record per part of ``field``'s text (see :mod:`.text`)."""
+
+    field: str
+    max: int
+    prefix: str
+    at: str
+
+    def apply(self, record: MappedRecord) -> list[MappedRecord]:
+        """One record per part, its external id suffixed ``:n`` (also when there is one part,
+        so the ids stay when the text grows); the other values are the same in each."""
+        value = record.values.get(self.field)
+        if not isinstance(value, str):
+            return [replace(record, external_id=f"{record.external_id}:1", part=(1, 1))]
+        parts = split_text(value, self.max, at=self.at, prefix=self.prefix)
+        return [
+            replace(
+                record,
+                external_id=f"{record.external_id}:{n}",
+                values={**record.values, self.field: text},
+                part=(n, len(parts)),
+            )
+            for n, text in enumerate(parts, start=1)
+        ]
 
 
 @dataclass
@@ -130,6 +162,9 @@ class CompiledObject:
     conditions: list[tuple[str, Callable[[dict[str, Any]], bool]]]
     links: list[tuple[str, SourcePath, tuple[Step, ...], str | None]]
     fields: list[CompiledField]
+    split: SplitPlan | None = None
+    #: A ``when`` condition on variables alone that is false: the object writes nothing.
+    skipped_by: str | None = None
 
     def __post_init__(self) -> None:
         # The per-record loop reads plain tuples, not attributes: it runs for every record.
@@ -209,6 +244,8 @@ class Mapping:
     options: MappingOptions
     #: Top-level Revont fields each source stream's records are read for.
     reads: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: The variables templates and conditions read (``[vars]`` with any overrides).
+    variables: dict[str, VarValue] = field(default_factory=dict)
 
     def objects_for(self, source: str) -> list[CompiledObject]:
         return [obj for obj in self.objects.values() if obj.source == source]
@@ -223,14 +260,14 @@ class Mapping:
         )
 
     def map_contact(self, contact: dict[str, Any]) -> list[Outcome]:
-        return [_apply(obj, contact) for obj in self.objects_for("contacts")]
+        return [o for obj in self.objects_for("contacts") for o in _apply(obj, contact)]
 
     def map_call(self, call: dict[str, Any]) -> list[Outcome]:
         """The call's own objects, then one outcome per action item per action-item object.
 
         Never raises for a malformed call: each object reports its own failure.
         """
-        outcomes = [_apply(obj, call) for obj in self.objects_for("calls")]
+        outcomes = [o for obj in self.objects_for("calls") for o in _apply(obj, call)]
         item_objects = self.objects_for("action_items")
         items = call.get("action_items") if isinstance(call, dict) else None
         if item_objects and items is not None:
@@ -242,32 +279,41 @@ class Mapping:
                 ]  # fmt: skip
             for item in items:
                 record = {**item, "call": call} if isinstance(item, dict) else item
-                outcomes.extend(_apply(obj, record) for obj in item_objects)
+                for obj in item_objects:
+                    outcomes.extend(_apply(obj, record))
         return outcomes
 
 
-def _apply(obj: CompiledObject, record: Any) -> Outcome:
+def _apply(obj: CompiledObject, record: Any) -> list[Outcome]:
     if not isinstance(record, dict):
-        return FailedRecord(obj.name, obj.source, None, None,
-                            f"the record is {type(record).__name__}, not an object")  # fmt: skip
+        return [FailedRecord(obj.name, obj.source, None, None,
+                             f"the record is {type(record).__name__}, not an object")]  # fmt: skip
     try:
-        return obj.apply(record)
+        outcome = obj.apply(record)
+        if obj.split is None or not isinstance(outcome, MappedRecord):
+            return [outcome]
+        return list(obj.split.apply(outcome))
     except Exception as exc:  # a bug or a value no check foresaw: still only this record
         source_id = record.get("id")
-        return FailedRecord(obj.name, obj.source, str(source_id) if source_id else None, None,
-                            f"{type(exc).__name__}: {exc}")  # fmt: skip
+        return [FailedRecord(obj.name, obj.source, str(source_id) if source_id else None, None,
+                             f"{type(exc).__name__}: {exc}")]  # fmt: skip
 
 
 def load_mapping(
     path: Path | str,
     *,
     maps: AbcMapping[str, AbcMapping[str, Any]] | None = None,
+    vars: AbcMapping[str, VarValue] | None = None,
     transforms: dict[str, Transform] | None = None,
+    vars_key: str = "vars",
 ) -> Mapping:
     """Read and compile a mapping file; raise :class:`MappingError` listing every problem.
 
     ``maps`` (from the adapter's configuration, e.g. an ``owners`` table) are laid
-    over the file's ``[maps]``.
+    over the file's ``[maps]``. ``vars`` (from the configuration too) replace
+    values of the file's ``[vars]``: each must be declared there, with the same
+    type (text, number or boolean), else it is a problem reported as
+    ``<vars_key>.<name>`` (e.g. ``adapters.hubspot.vars.notes``).
     """
     path = Path(path)
     try:
@@ -289,11 +335,43 @@ def load_mapping(
     merged = {name: dict(table) for name, table in spec.maps.items()}
     for name, table in (maps or {}).items():
         merged.setdefault(name, {}).update(table)  # per key: the file's default stays
-    compiler = _Compiler(spec, text, merged, transforms)
+    variables, problems = _override_vars(spec.vars, vars or {}, vars_key)
+    compiler = _Compiler(spec, text, merged, transforms, variables)
     objects = {name: compiler.compile_object(name, obj) for name, obj in spec.objects.items()}
-    if compiler.problems:
-        raise MappingError(str(path), compiler.problems)
-    return Mapping(path, objects, compiler.options, reads=compiler.reads())
+    problems += compiler.problems
+    if problems:
+        raise MappingError(str(path), problems)
+    return Mapping(path, objects, compiler.options, reads=compiler.reads(), variables=variables)
+
+
+def _override_vars(
+    declared: dict[str, VarValue], given: AbcMapping[str, VarValue], key: str
+) -> tuple[dict[str, VarValue], list[ConfigProblem]]:
+    """The file's variables with the configuration's values laid over them, and what is
+    wrong with those values (undeclared, so most likely a typo, or of another type)."""
+    variables, problems = dict(declared), []
+    for name, value in given.items():
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            problems.append(ConfigProblem(
+                f"{key}.{name}",
+                f"the mapping declares no variable {name!r} in its [vars] (it has: {known})",
+            ))  # fmt: skip
+        elif _var_type(value) != _var_type(declared[name]):
+            problems.append(ConfigProblem(
+                f"{key}.{name}",
+                f"{name} is {_var_type(declared[name])} in the mapping "
+                f"({declared[name]!r}), so {value!r} cannot replace it",
+            ))  # fmt: skip
+        else:
+            variables[name] = value
+    return variables, problems
+
+
+def _var_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    return "a number" if isinstance(value, int | float) else "text"
 
 
 def _union_tag(part: str) -> bool:
@@ -326,6 +404,7 @@ class _Compiler:
         text: str,
         maps: dict[str, Any],
         transforms: dict[str, Transform] | None,
+        variables: dict[str, VarValue] | None = None,
     ) -> None:
         self.text = text
         self.problems: list[ConfigProblem] = []
@@ -340,7 +419,7 @@ class _Compiler:
         except TransformConfigError as exc:
             self.transforms = {}
             self.problem(["transforms"], str(exc))
-        self.env = make_environment(self.transforms, self.options)
+        self.env = make_environment(self.transforms, self.options, variables)
         self._reads: dict[str, set[str]] = {}
 
     def problem(self, loc: list[str], message: str) -> None:
@@ -363,7 +442,8 @@ class _Compiler:
         loc = ["objects", name]
         allowed = root_names(obj.source)
         id_path = self.path(obj.id, obj.source, [*loc, "id"]) or compile_path("id", obj.source)
-        conditions = []
+        conditions: list[tuple[str, Callable[[dict[str, Any]], bool]]] = []
+        skipped_by: str | None = None
         for i, text in enumerate(obj.when):
             try:
                 test, names, tree = compile_condition(self.env, text, allowed)
@@ -371,7 +451,14 @@ class _Compiler:
                 self.problem([*loc, "when", str(i)], f"{text!r} {exc}")
                 continue
             self._note_reads(obj.source, names, tree)
-            conditions.append((text, test))
+            simpler = _simplify_condition(text, test, names, obj.source)
+            if simpler is True:  # on variables alone, and holds: nothing to test per record
+                continue
+            if simpler is False:  # on variables alone, and false: every record is skipped
+                skipped_by = skipped_by or text
+                conditions.append((text, _never))
+            else:
+                conditions.append((text, simpler or test))
         links = []
         for i, link in enumerate(obj.links):
             link_loc = [*loc, "links", str(i)]
@@ -385,10 +472,37 @@ class _Compiler:
                                           [*loc, "fields", field_name])  # fmt: skip
             if compiled is not None:
                 fields.append(compiled)
+        split = self.split(obj, fields, loc)
         return CompiledObject(
             name, obj.crm_object or name, obj.source, obj.external_id, id_path,
-            conditions, links, fields,
+            conditions, links, fields, split, skipped_by,
         )  # fmt: skip
+
+    def split(
+        self, obj: ObjectSpec, fields: list[CompiledField], loc: list[str]
+    ) -> SplitPlan | None:
+        """Check ``split`` and bound the split field's length by ``max`` (for CRM checks)."""
+        spec = obj.split
+        if spec is None:
+            return None
+        if spec.field not in obj.fields:
+            self.problem(
+                [*loc, "split", "field"],
+                f"{spec.field!r} is not a field of this object (fields: {', '.join(obj.fields)})",
+            )
+            return None
+        for i, compiled in enumerate(fields):
+            if compiled.name != spec.field:
+                continue
+            if compiled.kind in (NUMBER, BOOL):
+                kind = f"{spec.field} gives a {compiled.kind}"
+                self.problem([*loc, "split", "field"], f"{kind}; only text can be split")
+                return None
+            longest = (
+                spec.max if compiled.max_length is None else min(compiled.max_length, spec.max)
+            )
+            fields[i] = replace(compiled, max_length=longest)
+        return SplitPlan(spec.field, spec.max, spec.prefix, spec.at)
 
     def path(self, text: str, source: str, loc: list[str]) -> SourcePath | None:
         try:
@@ -492,8 +606,31 @@ class _Compiler:
                 max_length = max(max_length, len(str(spec.default)))
         return CompiledField(
             name, read, tuple(steps), spec.default, spec.required, max_length, possible,
-            source_kind,
+            source_kind, kind,
         )  # fmt: skip
+
+
+def _simplify_condition(
+    text: str, test: Callable[[dict[str, Any]], bool], names: set[str], source: str
+) -> Callable[[dict[str, Any]], bool] | bool | None:
+    """A cheaper equivalent of a condition, evaluated for every record: its value when it
+    reads no field (only variables), a plain read when it is a bare path
+    (``prospect_email``); else None."""
+    if not names:
+        try:
+            return test({})
+        except Exception:  # fails the same way for every record: let each record say so
+            return None
+    try:
+        path = compile_path(text, source)
+    except PathError:
+        return None
+    get = path.get
+    return lambda record: bool(get(record))
+
+
+def _never(record: dict[str, Any]) -> bool:
+    return False
 
 
 def _hashable(values: Iterable[Any]) -> frozenset[Any] | None:

@@ -4,8 +4,9 @@ Each adapter can report its field metadata (HubSpot properties, Salesforce
 describe) as :class:`~adapters.base.CrmField` values. :func:`check_against_crm`
 compares a loaded mapping with them and lists what would fail at write time:
 a field the CRM does not have, a value that can exceed the field's length
-without a truncation, a constant or mapped value a picklist does not allow,
-and a field the CRM requires that the mapping never fills.
+without a truncation (or a split into parts longer than the field holds), a
+constant or mapped value a picklist does not allow, and a field the CRM
+requires that the mapping never fills.
 """
 
 from __future__ import annotations
@@ -52,10 +53,14 @@ def check_against_crm(mapping: Mapping, crm: CrmFields) -> list[CrmProblem]:
                 spec.max_length is None or spec.max_length > meta.max_length
             ):
                 can = "any length" if spec.max_length is None else f"{spec.max_length} characters"
+                fix = f"add {{ truncate = {meta.max_length} }}"
+                if obj.split is not None and obj.split.field == spec.name:
+                    can = f"parts of {obj.split.max} characters (split)"
+                    fix = f"set the split's max to {meta.max_length}"
                 problems.append(CrmProblem(
                     obj.name, spec.name, "too_long",
                     f"{spec.name} holds {meta.max_length} characters but the mapping can "
-                    f"produce {can}; add {{ truncate = {meta.max_length} }}",
+                    f"produce {can}; {fix}",
                 ))  # fmt: skip
             if meta.picklist is not None and spec.possible_values is not None:
                 bad = sorted(str(v) for v in spec.possible_values if str(v) not in meta.picklist)

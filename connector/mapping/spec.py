@@ -13,6 +13,10 @@ A mapping file (TOML)::
     won = "..."
     default = "..."
 
+    [vars]                         # settings templates and conditions read as vars.<name>
+    notes = "full"                 # (text, number or boolean; the adapter's config may
+                                   # override a declared one)
+
     [objects.call]                 # one table per CRM object type
     source = "calls"               # contacts | calls | action_items
     crm_object = "calls"           # the CRM's name for it (default: the table name)
@@ -20,6 +24,8 @@ A mapping file (TOML)::
     id = "id"                      # source path of that id (default "id")
     when = ["prospect_email", "duration_seconds >= 30"]   # all must hold, else skipped
     links = [{ to = "contact", by = "prospect_email" }]   # -> object "contact" by email
+    # One CRM record per part of a long value (ids "<id>:1", "<id>:2"...):
+    split = { field = "hs_call_body", max = 65536, prefix = "Part {n} of {total}\\n" }
 
     [objects.call.fields]          # CRM field = how to get its value
     hs_call_title = "summary.text"                                     # a source path
@@ -102,6 +108,39 @@ class LinkSpec(_Strict):
     field: str | None = None
 
 
+#: The type of a mapping variable (``[vars]``).
+VarValue = str | int | float | bool
+
+_VAR_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_PLACEHOLDER = re.compile(r"\{[^{}]*\}")
+#: The widest part numbers a split prefix is checked with.
+_WIDEST_PART = "999999"
+
+
+class SplitSpec(_Strict):
+    """Write a long value of ``field`` as several records of at most ``max`` characters.
+
+    ``prefix`` starts every part when there are two or more, with ``{n}`` and
+    ``{total}`` replaced (and counted in ``max``); ``at`` is the coarsest cut to
+    try (default: paragraph, then line, sentence, word, grapheme).
+    """
+
+    field: str
+    max: int = Field(ge=100)
+    prefix: str = ""
+    at: Literal["paragraph", "line", "sentence", "word"] = "paragraph"
+
+    @model_validator(mode="after")
+    def _prefix_fits(self) -> Self:
+        unknown = [p for p in _PLACEHOLDER.findall(self.prefix) if p not in ("{n}", "{total}")]
+        if unknown:
+            raise ValueError(f"the prefix knows {{n}} and {{total}}, not {', '.join(unknown)}")
+        widest = self.prefix.replace("{n}", _WIDEST_PART).replace("{total}", _WIDEST_PART)
+        if len(widest) * 2 > self.max:
+            raise ValueError(f"the prefix takes over half of max ({self.max})")
+        return self
+
+
 class ObjectSpec(_Strict):
     source: Literal["contacts", "calls", "action_items"]
     crm_object: str | None = None
@@ -109,6 +148,7 @@ class ObjectSpec(_Strict):
     id: str = "id"
     when: list[str] = Field(default_factory=list)
     links: list[LinkSpec] = Field(default_factory=list)
+    split: SplitSpec | None = None
     fields: dict[str, FieldSpec]
 
     @field_validator("fields", mode="before")
@@ -124,7 +164,19 @@ class MappingSpec(_Strict):
     version: Literal[1]
     options: OptionsSpec = Field(default_factory=OptionsSpec)
     maps: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    vars: dict[str, VarValue] = Field(default_factory=dict)
     objects: dict[str, ObjectSpec]
+
+    @field_validator("vars")
+    @classmethod
+    def _var_names(cls, value: dict[str, VarValue]) -> dict[str, VarValue]:
+        bad = [name for name in value if not _VAR_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"{', '.join(map(repr, bad))}: a variable's name is letters, digits and _, "
+                "starting with a letter (it is read as vars.<name>)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _links_resolve(self) -> Self:

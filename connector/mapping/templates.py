@@ -13,7 +13,12 @@ anything starting with ``_`` (``__class__``, ``__globals__``), and the special
 name ``self``, are refused with the offending name. Names other than the
 record's fields are refused too.
 
-The record's fields are the variables (``{{ summary.text }}``). Missing values
+The record's fields are the variables (``{{ summary.text }}``), and the
+mapping's ``[vars]`` are read as ``vars.<name>`` (only that way, and only the
+names declared: anything else is refused at load, so a typo cannot render as
+nothing). Each ``vars.<name>`` is replaced by its value when the template
+compiles, so Jinja folds what depends only on variables and no record field
+can stand in for one. Missing values
 (None, or a field of a null object) render as nothing and are falsy, so
 ``{{ summary.text or 'pending' }}`` works on a call whose summary is null.
 Transforms are available as filters where Jinja has no built-in filter of
@@ -24,7 +29,7 @@ that name (``{{ created_at | epoch_ms }}``); Jinja's own ``truncate``,
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable, Mapping, Sized
 from typing import Any
 
 from jinja2 import (
@@ -37,6 +42,7 @@ from jinja2 import (
 )
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.visitor import NodeTransformer
 
 from connector.mapping.transforms import MappingOptions, Transform
 
@@ -53,6 +59,8 @@ class MappingSandbox(ImmutableSandboxedEnvironment):
     """The sandbox mappings render in (see the module docstring)."""
 
     intercepted_binops = frozenset({"**", "*"})
+    #: The mapping's variables, by name (what ``vars.<name>`` may read).
+    variables: Mapping[str, Any] = {}
 
     def call_binop(self, context: Any, operator_: str, left: Any, right: Any) -> Any:
         if operator_ == "**":
@@ -68,13 +76,22 @@ class MappingSandbox(ImmutableSandboxedEnvironment):
         raise SecurityError(f"access to {attribute!r} of a {type(obj).__name__} is not allowed")
 
 
-def make_environment(transforms: dict[str, Transform], options: MappingOptions) -> MappingSandbox:
+#: The name templates and conditions read the mapping's variables under.
+VARS = "vars"
+
+
+def make_environment(
+    transforms: dict[str, Transform],
+    options: MappingOptions,
+    variables: Mapping[str, Any] | None = None,
+) -> MappingSandbox:
     env = MappingSandbox(
         undefined=ChainableUndefined,
         autoescape=False,
         finalize=lambda value: "" if value is None else value,
     )
     env.globals.clear()  # no range, lipsum, cycler, joiner, namespace, dict
+    env.variables = dict(variables or {})
     for name, spec in transforms.items():
         if name in env.filters:
             continue  # Jinja's own filters keep their meaning in templates
@@ -99,8 +116,11 @@ def _private(name: object) -> bool:
     return isinstance(name, str) and name.startswith("_")
 
 
-def check_tree(tree: nodes.Template, allowed_names: Iterable[str]) -> set[str]:
-    """Refuse escapes and unknown names; return the record fields the template reads."""
+def check_tree(
+    tree: nodes.Template, allowed_names: Iterable[str], variables: Iterable[str] = ()
+) -> set[str]:
+    """Refuse escapes and unknown names; return the record fields the template reads
+    (``vars`` is not one of them)."""
     for node in tree.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter, nodes.Name)):
         name: object = None
         if isinstance(node, nodes.Getattr):
@@ -128,13 +148,61 @@ def check_tree(tree: nodes.Template, allowed_names: Iterable[str]) -> set[str]:
                 "record's fields"
             )
     names = meta.find_undeclared_variables(tree)
-    unknown = names - set(allowed_names)
+    unknown = names - set(allowed_names) - {VARS}
     if unknown:
         raise TemplateError(
             f"uses unknown name(s) {', '.join(sorted(unknown))} "
-            f"(the record's fields are: {', '.join(sorted(allowed_names))})"
+            f"(the record's fields are: {', '.join(sorted(allowed_names))}; "
+            "the mapping's variables are vars.<name>)"
         )
-    return names
+    if VARS in names:
+        _check_vars(tree, set(variables))
+    return names - {VARS}
+
+
+def _var_name(node: nodes.Node) -> str | None:
+    """``notes`` for the node ``vars.notes`` or ``vars['notes']``, else None."""
+    inner = getattr(node, "node", None)
+    if not (isinstance(inner, nodes.Name) and inner.name == VARS):
+        return None
+    if isinstance(node, nodes.Getattr):
+        return node.attr
+    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        return node.arg.value if isinstance(node.arg.value, str) else None
+    return None
+
+
+class _InlineVars(NodeTransformer):
+    """Replaces each ``vars.<name>`` with its value (checked by :func:`_check_vars`)."""
+
+    def __init__(self, variables: Mapping[str, Any]) -> None:
+        self.variables = variables
+
+    def visit_Getattr(self, node: nodes.Getattr) -> nodes.Node:
+        name = _var_name(node)
+        if name is not None:
+            return nodes.Const(self.variables[name], lineno=node.lineno)
+        return self.generic_visit(node)
+
+    visit_Getitem = visit_Getattr
+
+
+def _check_vars(tree: nodes.Template, declared: set[str]) -> None:
+    """Every use of ``vars`` reads a declared variable by a constant name."""
+    reads: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        key = _var_name(node)
+        if key is None:
+            continue  # not vars, or vars[<computed>]: reported below
+        if key not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise TemplateError(
+                f"reads vars.{key}, which [vars] does not declare (it has: {known})"
+            )
+        reads.add(id(getattr(node, "node", None)))
+    for name in tree.find_all(nodes.Name):
+        if name.name == VARS and name.ctx == "load" and id(name) not in reads:
+            raise TemplateError("reads the mapping's variables as a whole; read one: vars.<name>")
 
 
 def fields_below(tree: nodes.Template, name: str) -> set[str] | None:
@@ -156,7 +224,9 @@ def fields_below(tree: nodes.Template, name: str) -> set[str] | None:
 def _compile(env: MappingSandbox, source: str, what: str, allowed: Iterable[str]) -> Any:
     try:
         tree = env.parse(source)
-        names = check_tree(tree, allowed)
+        names = check_tree(tree, allowed, env.variables)
+        if env.variables:
+            tree = _InlineVars(env.variables).visit(tree)
         template = env.from_string(tree)
     except TemplateAssertionError as exc:  # e.g. an unknown filter or test
         raise TemplateError(f"{what}: {exc.message} (line {exc.lineno} of the {what})") from None

@@ -22,8 +22,9 @@ date                time zone (opt.)     ISO time -> ``YYYY-MM-DD`` in the zone
 to_timezone         time zone (opt.)     ISO time -> ISO time in the zone
 seconds_to_ms       -                    seconds -> milliseconds (integer)
 truncate            max or table         at most ``max`` characters, whole graphemes,
-                                         at a ``char``/``word``/``sentence`` boundary,
-                                         with a ``marker`` counted in the limit
+                                         at a ``char``/``word``/``sentence`` boundary
+                                         (:mod:`.text`), with a ``marker`` counted in
+                                         the limit
 html_escape         -                    ``<``, ``>``, ``&``, quotes -> entities
 strip, lower, upper -                    as in Python
 first_name          placeholder (opt.)   "Ana María López" -> "Ana María"
@@ -52,6 +53,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import regex
 
 from connector.mapping.paths import ANY, DATE, LIST, NUMBER, STR, TIME
+from connector.mapping.text import truncate_text
 
 TRANSFORM_ENTRY_POINT_GROUP = "revont_sync.transforms"
 
@@ -225,46 +227,6 @@ def _seconds_to_ms(arg: Any, options: MappingOptions) -> Apply:
 
 
 # -- text ------------------------------------------------------------------------------
-
-_GRAPHEME = regex.compile(r"\X")
-# Sentence ends: . ! ? … and the ideographic full stop, exclamation and question marks.
-_SENTENCE_END = regex.compile(r"[.!?\u2026\u3002\uff01\uff1f](?=\s|$)")
-
-
-# Breakable white space: not the no-break spaces (U+00A0, U+2007, U+202F).
-_BREAK = regex.compile(r"[^\S\u00a0\u2007\u202f]")
-
-
-def truncate_text(text: str, limit: int, *, at: str = "word", marker: str = "…") -> str:
-    """At most ``limit`` characters (the marker included), never splitting a grapheme.
-
-    ``at`` picks the cut: ``char`` (any grapheme boundary), ``word`` (the last
-    breakable space at or before the room left for the marker) or ``sentence``
-    (the last sentence end); a sentence cut that would keep less than half the
-    room falls back to a word cut, and a word cut without any space to a char cut.
-    """
-    if len(text) <= limit:
-        return text
-    room = limit - len(marker)
-    if room <= 0:
-        return marker[:limit] if len(marker) <= limit else ""
-    # Whole graphemes only: cut at the last grapheme boundary within `room`.
-    cut = 0
-    for match in _GRAPHEME.finditer(text, 0, room + 8):
-        if match.end() > room:
-            break
-        cut = match.end()
-    if at == "sentence":
-        # Look in the original text, so "3.14" is not mistaken for an end at "3.".
-        ends = [m.end() for m in _SENTENCE_END.finditer(text, 0, cut + 1) if m.end() <= cut]
-        if ends and ends[-1] * 2 >= room:
-            return text[: ends[-1]] + marker
-        at = "word"
-    if at == "word":
-        spaces = [m.start() for m in _BREAK.finditer(text, 0, cut + 1)]
-        if spaces and spaces[-1] > 0:
-            return text[: spaces[-1]].rstrip() + marker
-    return text[:cut] + marker
 
 
 @transform("truncate", accepts=(STR,), returns=STR)

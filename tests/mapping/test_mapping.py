@@ -70,14 +70,17 @@ def test_a_call_maps_to_the_call_and_one_task_per_action_item():
     call = a_call(duration_seconds=300, outcome="won")
     outcomes = mapping.map_call(call)
     records = [o for o in outcomes if isinstance(o, MappedRecord)]
-    assert [r.object for r in records] == ["call"] + ["task"] * len(call["action_items"])
+    assert [r.object for r in records] == ["call", "note"] + ["task"] * len(call["action_items"])
     first = records[0]
     assert first.external_id == call["id"] and first.external_id_field == "revont_call_id"
     assert first.values["hs_call_duration"] == 300_000
     assert first.values["hs_call_status"] == "COMPLETED"
     assert "Open in Revont" in first.values["hs_call_body"]
     assert first.links[0].to == "contact" and first.links[0].value == call["prospect_email"]
-    task = records[1]
+    note = records[1]  # the transcript, on the contact (vars.notes = "full")
+    assert note.external_id == call["id"] + ":1" and note.part == (1, 1)
+    assert note.links[0].to == "contact"
+    task = records[2]
     assert task.external_id == call["action_items"][0]["id"]
     assert {link.to for link in task.links} == {"contact", "call"}
 
