@@ -408,13 +408,20 @@ def sandbox_revont(
         port=port,
     )
     sandbox.start()
-    click.echo(f"Revont sandbox at {sandbox.api_url}")
-    click.echo(f"  read-only key:  {sandbox.read_key}")
-    click.echo(f"  read-write key: {sandbox.write_key}")
-    click.echo(
+    _serve(
+        sandbox,
+        f"Revont sandbox at {sandbox.api_url}",
+        f"  read-only key:  {sandbox.read_key}",
+        f"  read-write key: {sandbox.write_key}",
         f"  {calls} calls, {contacts} contacts, seed {seed}; "
-        f"{sandbox.limiter.limit} requests per {window:g} s"
+        f"{sandbox.limiter.limit} requests per {window:g} s",
     )
+
+
+def _serve(sandbox: Any, *lines: str) -> None:
+    """Print how to reach a started sandbox, then serve until Ctrl-C."""
+    for line in lines:
+        click.echo(line)
     click.echo("Press Ctrl-C to stop.")
     try:
         sandbox.serve_forever()
@@ -422,6 +429,55 @@ def sandbox_revont(
         pass
     finally:
         sandbox.stop()
+
+
+@sandbox_group.command("hubspot")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8766, show_default=True, help="Port to listen on (0: any).")
+@click.option("--token", default="sandbox-token", show_default=True, help="The bearer token.")
+@click.option(
+    "--ten-second-limit",
+    default=190,
+    show_default=True,
+    help="Requests per rolling window (100 Starter, 190 Professional, 250 add-on).",
+)
+@click.option("--interval-ms", default=10_000, show_default=True, help="The window's length.")
+@click.option("--daily-limit", default=1_000_000, show_default=True, help="Requests per day.")
+@click.option("--seed", default=0, show_default=True, help="Seed of ids and result order.")
+def sandbox_hubspot(
+    host: str,
+    port: int,
+    token: str,
+    ten_second_limit: int,
+    interval_ms: int,
+    daily_limit: int,
+    seed: int,
+) -> None:
+    """Serve the HubSpot sandbox until interrupted (Ctrl-C).
+
+    Point the adapter at it with base_url = the printed address and
+    HUBSPOT_ACCESS_TOKEN = the token; then `revont-sync setup hubspot`. Control
+    endpoints under /_sandbox list records, add owners and inject faults; see
+    docs/sandbox.md.
+    """
+    from adapters.hubspot.sandbox import HubSpotSandbox
+
+    sandbox = HubSpotSandbox(
+        token=token,
+        ten_second_limit=ten_second_limit,
+        interval_ms=interval_ms,
+        daily_limit=daily_limit,
+        seed=seed,
+        host=host,
+        port=port,
+    )
+    sandbox.start()
+    _serve(
+        sandbox,
+        f"HubSpot sandbox at {sandbox.url}",
+        f"  token: {token}",
+        f"  {ten_second_limit} requests per {interval_ms / 1000:g} s, {daily_limit:,} per day",
+    )
 
 
 @cli.command("demo")

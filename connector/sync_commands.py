@@ -20,6 +20,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from connector.engine import RunReport, SyncEngine
+from connector.errors import ConfigError
 from connector.settings import Config
 from connector.state import Run, SqlStateStore
 from connector.wiring import build_engine
@@ -76,7 +77,8 @@ def _engine_with_progress(
 
 def run(config: Config, adapters: list[str], streams: list[str], console: Console) -> int:
     """One incremental run per adapter, sharing the Revont pages they all need; 1 if any
-    failed (its state stays at its last checkpoint)."""
+    failed or stopped (its state stays at its last checkpoint), 2 if one was refused for
+    its configuration (e.g. a CRM not set up)."""
     with _engine_with_progress(config, adapters or None, console) as engine:
         reports = engine.run_all(list(engine.destinations), trigger="manual", streams=streams)
     for report in reports:
@@ -86,6 +88,8 @@ def run(config: Config, adapters: list[str], streams: list[str], console: Consol
                 f"{escape(str(report.exception))}"
             )
     _print_reports([r for r in reports if r.run_id], console)
+    if any(isinstance(r.exception, ConfigError) for r in reports):
+        return 2  # e.g. the CRM is not set up: fix, then run again
     return 1 if any(r.exception is not None for r in reports) else 0
 
 

@@ -96,10 +96,49 @@ def test_failures_list_retry_discard_and_resync(make_sandbox, tmp_path):
 def test_an_adapter_that_cannot_write_yet_is_refused_clearly(make_sandbox, tmp_path):
     sandbox, run, crm_db = setup(make_sandbox, tmp_path)
     config = tmp_path / "revont-sync.toml"
-    config.write_text(config.read_text() + "[adapters.hubspot]\n")
+    config.write_text(config.read_text() + '[adapters.salesforce]\nauth = "access_token"\n')
     result = CliRunner().invoke(
-        cli, ["--config", str(config), "run", "--adapter", "hubspot"],
-        env={"REVONT_API_KEY": sandbox.read_key, "HUBSPOT_ACCESS_TOKEN": "t"},
+        cli,
+        ["--config", str(config), "run", "--adapter", "salesforce"],
+        env={
+            "REVONT_API_KEY": sandbox.read_key,
+            "SALESFORCE_ACCESS_TOKEN": "t",
+            "SALESFORCE_INSTANCE_URL": "https://127.0.0.1:9",
+        },
     )
-    assert result.exit_code == 2
-    assert "the hubspot adapter cannot write to its CRM yet" in result.output
+    assert result.exit_code == 2, result.output
+    assert "the salesforce adapter cannot write to its CRM yet" in result.output
+
+
+def test_a_hubspot_portal_without_the_id_properties_is_refused_until_setup(make_sandbox, tmp_path):
+    from adapters.hubspot.sandbox import HubSpotSandbox
+
+    sandbox, run, crm_db = setup(make_sandbox, tmp_path)
+    config = tmp_path / "revont-sync.toml"
+    with HubSpotSandbox() as hs:
+        config.write_text(
+            f'[revont]\nbase_url = "{sandbox.api_url}"\n[adapters.hubspot]\nbase_url = "{hs.url}"\n'
+        )
+        env = {
+            "REVONT_API_KEY": sandbox.read_key,
+            "HUBSPOT_ACCESS_TOKEN": hs.token,
+            "COLUMNS": "250",
+        }
+
+        def cli_run(*args):
+            return CliRunner().invoke(cli, ["--config", str(config), *args], env=env)
+
+        refused = cli_run("run")
+        assert refused.exit_code == 2, refused.output
+        assert "not set up" in refused.output and "revont-sync setup hubspot" in refused.output
+        assert hs.portal.records("calls") == []
+        assert cli_run("setup", "hubspot", "--check").exit_code == 2
+        done = cli_run("setup", "hubspot")
+        assert done.exit_code == 0, done.output
+        assert "created" in done.output and "revont_call_id" in done.output
+        again = cli_run("setup", "hubspot")
+        assert again.exit_code == 0 and "0 created" in again.output
+        assert cli_run("setup", "hubspot", "--check").exit_code == 0
+        ran = cli_run("run")
+        assert ran.exit_code == 0, ran.output
+        assert hs.portal.records("calls")

@@ -63,8 +63,10 @@ class HubSpotAdapter:
     # -- the contract -----------------------------------------------------------------------
 
     def prepare(self, objects: Mapping[str, tuple[str, str]]) -> None:
-        """Learn the mapping's objects (name -> (HubSpot type, id property)) and check
-        their id properties exist; raises :class:`CrmSetupError` naming what is missing."""
+        """Before each run: learn the mapping's objects (name -> (HubSpot type, id property))
+        and check their id properties exist, once per process; raises
+        :class:`CrmSetupError` naming what is missing."""
+        self.api.forget_daily_quota()  # a new run: the daily allowance may have reset
         for name, (crm_object, id_property) in objects.items():
             self.links.targets[name] = Target(crm_object, id_property)
         needed = set(objects.values()) - self._checked
@@ -140,8 +142,9 @@ class HubSpotAdapter:
                 results[record.key] = rejected(
                     record,
                     "LINK_TARGET_MISSING",
-                    f"{what} is not in HubSpot (its own write failed or is pending); this "
-                    "record is retried once it lands",
+                    f"{what} is not in HubSpot: its own write failed or is pending (this "
+                    "record is retried once it lands), or the mapping's `when` skips it (give "
+                    "this object the same `when`)",
                 )
                 continue
             ready.append((record, targets))

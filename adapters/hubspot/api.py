@@ -263,6 +263,12 @@ class HubSpotApi:
         if status != 429 and limit is not None and remaining is not None:
             self.pacer.observe(limit, remaining, (interval or 10_000) / 1000)
 
+    def forget_daily_quota(self) -> None:
+        """Drop what the last answers said of the daily allowance (it resets at midnight in
+        the account's zone, which the API does not say): the next answer tells again."""
+        with self._lock:
+            self.daily_limit = self.daily_remaining = None
+
     def quota(self) -> QuotaState:
         reset = _next_midnight_utc(self.clock.time()) if self.daily_limit else None
         return QuotaState(SERVICE, self.daily_remaining, self.daily_limit, reset)

@@ -7,9 +7,10 @@ by its email, a call by its Revont id. Ids come, cheapest first, from
    stream runs before the calls stream, so a sync's calls find their contacts
    there without a request);
 2. one batch read per 100 missing values, by ``email`` or by the target's unique
-   id property;
-3. for contacts still missing, the ``unknown_prospect`` policy: ``create`` upserts
-   them by email (one request per 100), ``skip`` logs the record without the link.
+   id property (for calls and action items);
+3. for contacts, the ``unknown_prospect`` policy decides step 2: ``create`` upserts
+   the missing ones by email (one request per 100 finds or creates them), ``skip``
+   reads them and logs a record whose contact is not there without the link.
 
 A record whose call or action item is not in HubSpot (its own write failed) is
 rejected before anything is written, so it is retried once its target lands;
@@ -113,17 +114,16 @@ class LinkResolver:
                 found[(crm_object, prop, _norm(prop, value))] = hit
                 if hit is None:
                     missing.append(value)
-            for value, hubspot_id in self._read(crm_object, prop, missing).items():
+            if not missing:
+                continue
+            if crm_object == "contacts" and prop == "email" and self.create_unknown_contacts:
+                # An upsert by email finds or creates: one request where a read and then a
+                # create would take two.
+                hits = self._create_contacts(missing)
+            else:
+                hits = self._read(crm_object, prop, missing)
+            for value, hubspot_id in hits.items():
                 found[(crm_object, prop, _norm(prop, value))] = hubspot_id
-            still = [v for v in missing if found[(crm_object, prop, _norm(prop, v))] is None]
-            if (
-                still
-                and crm_object == "contacts"
-                and prop == "email"
-                and self.create_unknown_contacts
-            ):
-                for value, hubspot_id in self._create_contacts(still).items():
-                    found[(crm_object, prop, _norm(prop, value))] = hubspot_id
         return found
 
     def _read(self, crm_object: str, prop: str, values: list[str]) -> dict[str, str]:

@@ -43,19 +43,17 @@ class Destination:
     name: str
     writer: CrmWriter
     mapping: Mapping
-    #: Whether the writer's ``prepare`` (if it has one) has checked the CRM for this mapping.
-    prepared: bool = False
 
     def prepare(self) -> None:
         """Tell an adapter with a ``prepare`` capability the mapping's objects (name ->
-        (CRM object, external-id field)) before its first write, once; it may refuse
-        (e.g. the CRM lacks the id fields) with a CrmSetupError."""
+        (CRM object, external-id field)) before each run's first write. It may refuse
+        (e.g. the CRM lacks the id fields) with a CrmSetupError; it caches what it
+        checked, and forgets what it knew of quotas that may have reset since."""
         prepare = getattr(self.writer, "prepare", None)
-        if prepare is not None and not self.prepared:
+        if prepare is not None:
             prepare(
                 {o.name: (o.crm_object, o.external_id_field) for o in self.mapping.objects.values()}
             )
-        self.prepared = True
 
 
 @dataclass
