@@ -28,14 +28,14 @@ from pathlib import Path
 # hide the SDK's own ``hubspot`` package: take the folder out before importing anything.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
-from adapters.hubspot import HubSpotAdapter, HubSpotConfig
-from adapters.hubspot.sandbox import HubSpotSandbox
-from connector.engine import Destination, SyncEngine
-from connector.mapping import load_mapping, shipped_mappings
-from connector.quota import WindowPacer
-from connector.revont.client import RevontClient
-from connector.revont.sandbox import RevontSandbox
-from connector.state import SqlStateStore
+from adapters.hubspot import HubSpotAdapter, HubSpotConfig  # noqa: E402 (after the path fix)
+from adapters.hubspot.sandbox import HubSpotSandbox  # noqa: E402
+from connector.engine import Destination, SyncEngine  # noqa: E402
+from connector.mapping import load_mapping, shipped_mappings  # noqa: E402
+from connector.quota import WindowPacer  # noqa: E402
+from connector.revont.client import RevontClient  # noqa: E402
+from connector.revont.sandbox import RevontSandbox  # noqa: E402
+from connector.state import SqlStateStore  # noqa: E402
 
 OBJECTS = {
     "contact": ("contacts", "revont_contact_id"),
@@ -72,7 +72,8 @@ def main() -> None:
         mapping = load_mapping(shipped_mappings()["hubspot"], vars={"notes": args.notes})
         with tempfile.TemporaryDirectory() as tmp:
             store = SqlStateStore(f"sqlite:///{Path(tmp) / 'state.db'}")
-            engine = SyncEngine(client, store, {"hubspot": Destination("hubspot", adapter, mapping)})
+            dest = Destination("hubspot", adapter, mapping)
+            engine = SyncEngine(client, store, {"hubspot": dest})
             before = hs.log.count()
             started = time.perf_counter()
             report = engine.run("hubspot")
