@@ -139,6 +139,10 @@ def test_a_hubspot_portal_without_the_id_properties_is_refused_until_setup(make_
         again = cli_run("setup", "hubspot")
         assert again.exit_code == 0 and "0 created" in again.output
         assert cli_run("setup", "hubspot", "--check").exit_code == 0
+        # The shipped mapping fits the portal's properties (names, options, lengths).
+        checked = cli_run("mappings", "check", "--adapter", "hubspot")
+        assert checked.exit_code == 0, checked.output
+        assert "Checked against the hubspot fields: no problems." in checked.output
         ran = cli_run("run")
         assert ran.exit_code == 0, ran.output
         assert hs.portal.records("calls")

@@ -179,7 +179,11 @@ class HubSpotAdapter:
 def _field(crm_object: str, prop: Any) -> CrmField:
     options = [o.value for o in (prop.options or []) if not getattr(o, "hidden", False)]
     kind = str(prop.type or "string")
-    text = kind == "string"
+    # Every HubSpot text value is capped at 65,536 characters, and the adapter refuses a
+    # longer one per record; the cap is reported for the long-text fields (rich text,
+    # multi-line), where a mapping puts transcripts and summaries and must truncate or
+    # split, not for every name and phone number.
+    text = kind == "string" and str(prop.field_type or "") in ("html", "textarea")
     required = prop.name == "hs_timestamp" and crm_object in ("calls", "tasks", "notes")
     return CrmField(
         prop.name,
