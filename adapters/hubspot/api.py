@@ -56,6 +56,10 @@ log = logging.getLogger(__name__)
 
 SERVICE = "hubspot"
 TRANSIENT_STATUSES = frozenset({0, 423, 500, 502, 503, 504, 524})
+#: What the SDK raises before sending, for arguments it refuses.
+_SDK_REQUEST_ERRORS = frozenset(
+    {"ApiTypeError", "ApiValueError", "ApiKeyError", "ApiAttributeError"}
+)
 DAILY_POLICIES = frozenset({"DAILY"})
 
 
@@ -106,6 +110,11 @@ class HubSpotApi:
 
     def associations(self) -> Any:
         return self._api("assoc", lambda: self.client.crm.associations.v4.batch_api)
+
+    def association_definitions(self) -> Any:
+        return self._api(
+            "assoc-defs", lambda: self.client.crm.associations.v4.schema.definitions_api
+        )
 
     def properties(self) -> Any:
         return self._api("props", lambda: self.client.crm.properties.core_api)
@@ -204,16 +213,18 @@ class HubSpotApi:
             self.counts[(route, "error")] += 1
             raise TransientError(f"connection failed ({type(exc).__name__})", **where) from exc
         except Exception as exc:
-            if not _is_api_exception(exc):
-                if isinstance(exc, ValueError | TypeError):
-                    # The SDK could not read a 2xx body into its model: malformed JSON.
-                    self.counts[(route, "malformed")] += 1
-                    raise InvalidResponseError(
-                        f"the answer is not the documented JSON ({exc})", **where
-                    ) from exc
-                raise
-            self.counts[(route, str(exc.status))] += 1  # type: ignore[attr-defined]
-            raise self._translate(exc, where) from exc
+            if _is_api_exception(exc):
+                self.counts[(route, str(exc.status))] += 1  # type: ignore[attr-defined]
+                raise self._translate(exc, where) from exc
+            if type(exc).__name__ in _SDK_REQUEST_ERRORS:
+                # The SDK refused to build the request (a bad argument): a bug, not retried.
+                raise RequestError(f"the SDK refused the request: {exc}", **where) from exc
+            # Anything else came out of reading the answer (a body of the wrong shape or
+            # charset): the answer is unusable, which a retry may fix.
+            self.counts[(route, "malformed")] += 1
+            raise InvalidResponseError(
+                f"the answer is not the documented JSON ({type(exc).__name__}: {exc})", **where
+            ) from exc
         self.counts[(route, str(status))] += 1
         self._observe(headers or {}, status)
         if raw:
@@ -224,9 +235,12 @@ class HubSpotApi:
             if not isinstance(parsed, dict):
                 raise InvalidResponseError("the answer is not a JSON object", **where)
             return parsed
-        if hasattr(data, "results") and data.results is None:
-            # The SDK reads an unreadable body into an empty model rather than failing.
-            raise InvalidResponseError("the answer is not the documented JSON", **where)
+        if data is None or (hasattr(data, "results") and data.results is None):
+            # The SDK reads an unreadable body into an empty model, and an answer whose
+            # status it does not expect into None, rather than failing.
+            raise InvalidResponseError(
+                f"the answer (HTTP {status}) is not the documented JSON", **where
+            )
         return data
 
     # -- quota ------------------------------------------------------------------------------

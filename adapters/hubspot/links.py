@@ -23,13 +23,16 @@ per request; associating twice keeps one association, so retries are safe.
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from adapters.base import CrmRecord, RecordLink
-from adapters.hubspot.api import HubSpotApi
+from adapters.base import CrmRecord, NotFoundError, RecordLink
+from adapters.hubspot.api import HubSpotApi, HubSpotRequestError
 from adapters.hubspot.writes import ObjectWriter
+
+log = logging.getLogger(__name__)
 
 BATCH_LIMIT = 100
 CACHE_SIZE = 50_000
@@ -65,6 +68,10 @@ class IdCache:
             self._ids.move_to_end(key)
         return found
 
+    def forget_id(self, crm_object: str, hubspot_id: str) -> None:
+        for key in [k for k, v in self._ids.items() if k[0] == crm_object and v == hubspot_id]:
+            del self._ids[key]
+
     def put(self, crm_object: str, prop: str, value: str, hubspot_id: str) -> None:
         self._ids[(crm_object, prop, _norm(prop, value))] = hubspot_id
         self._ids.move_to_end((crm_object, prop, _norm(prop, value)))
@@ -91,6 +98,7 @@ class LinkResolver:
         self.associate_company = associate_company
         self.targets: dict[str, Target] = dict(DEFAULT_TARGETS)
         self._companies: OrderedDict[str, str | None] = OrderedDict()
+        self._pairs: dict[tuple[str, str], bool] = {}
 
     def target(self, link: RecordLink) -> tuple[Target, str]:
         """The target of ``link`` and the property its value matches."""
@@ -131,11 +139,20 @@ class LinkResolver:
         api = self.api.objects(crm_object)
         for start in range(0, len(values), BATCH_LIMIT):
             chunk = values[start : start + BATCH_LIMIT]
-            body = self.api.call(
-                f"POST /crm/v3/objects/{crm_object}/batch/read",
-                api.read_with_http_info,
-                {"idProperty": prop, "properties": [prop], "inputs": [{"id": v} for v in chunk]},
-            )
+            route = f"POST /crm/v3/objects/{crm_object}/batch/read"
+            try:
+                body = self.api.call(
+                    route,
+                    api.read_with_http_info,
+                    {
+                        "idProperty": prop,
+                        "properties": [prop],
+                        "inputs": [{"id": v} for v in chunk],
+                    },
+                )
+            except HubSpotRequestError as exc:
+                log.warning("%s refused: %s; those links wait for a later run", route, exc)
+                continue
             for result in getattr(body, "results", None) or []:
                 value = (result.properties or {}).get(prop)
                 if value:
@@ -170,24 +187,68 @@ class LinkResolver:
         refused: set[tuple[str, str]] = set()
         api = self.api.associations()
         for (from_type, to_type), items in by_types.items():
+            if not self._supported(from_type, to_type):
+                continue
             for start in range(0, len(items), BATCH_LIMIT):
                 chunk = items[start : start + BATCH_LIMIT]
+                route = f"POST /crm/v4/associations/{from_type}/{to_type}/batch/associate/default"
+                try:
+                    body = self.api.call(
+                        route,
+                        api.create_default_with_http_info,
+                        from_type,
+                        to_type,
+                        {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in chunk]},
+                        raw=True,  # the SDK does not model this route's 207 answer
+                    )
+                except HubSpotRequestError as exc:
+                    # Refused whole: the records stay written, each reported so it is retried
+                    # (and the page is not blocked by a request HubSpot keeps refusing).
+                    log.warning("%s: associations refused: %s", route, exc)
+                    body = {}
+                # Only what HubSpot says it associated counts; any other pair was refused.
+                done = set()
+                for result in body.get("results") or []:
+                    if isinstance(result, dict):
+                        source = result.get("from") or {}
+                        target = result.get("to") or {}
+                        done.add((str(source.get("id")), str(target.get("id"))))
+                for from_id, to_id in chunk:
+                    if (from_id, to_id) not in done:
+                        refused.add((from_type, from_id))
+                        self.forget(to_type, to_id)  # perhaps deleted or merged: look again
+        return refused
+
+    def _supported(self, from_type: str, to_type: str) -> bool:
+        """Whether the portal has an association type from ``from_type`` to ``to_type``
+        (asked once per process). Without one, the link is left out, said once in the log,
+        rather than failing every record on a request HubSpot will always refuse."""
+        key = (from_type, to_type)
+        if key not in self._pairs:
+            try:
                 body = self.api.call(
-                    f"POST /crm/v4/associations/{from_type}/{to_type}/batch/associate/default",
-                    api.create_default_with_http_info,
+                    f"GET /crm/v4/associations/{from_type}/{to_type}/labels",
+                    self.api.association_definitions().get_all_with_http_info,
                     from_type,
                     to_type,
-                    {"inputs": [{"from": {"id": f}, "to": {"id": t}} for f, t in chunk]},
-                    raw=True,  # the SDK does not model this route's 207 answer
                 )
-                ids = {f for f, _ in chunk}
-                for error in body.get("errors") or []:
-                    context = error.get("context") or {}
-                    named = context.get("fromObjectId") or [
-                        v for vs in context.values() for v in vs or []
-                    ]
-                    refused.update((from_type, str(v)) for v in named if str(v) in ids)
-        return refused
+                self._pairs[key] = bool(body.results)
+            except (HubSpotRequestError, NotFoundError):
+                self._pairs[key] = False
+            if not self._pairs[key]:
+                log.warning(
+                    "HubSpot has no association type from %s to %s in this portal: those "
+                    "links are left out",
+                    from_type,
+                    to_type,
+                )
+        return self._pairs[key]
+
+    def forget(self, crm_object: str, hubspot_id: str) -> None:
+        """Drop a HubSpot id from the caches, so the next use looks it up again."""
+        self.cache.forget_id(crm_object, hubspot_id)
+        if crm_object == "contacts":
+            self._companies.pop(hubspot_id, None)
 
     def _add_companies(self, by_types: dict[tuple[str, str], list[tuple[str, str]]]) -> None:
         """Add (record -> the company of its contact) for every (record -> contact)."""
@@ -205,13 +266,17 @@ class LinkResolver:
         api = self.api.associations()
         for start in range(0, len(contact_ids), BATCH_LIMIT):
             chunk = contact_ids[start : start + BATCH_LIMIT]
-            body = self.api.call(
-                "POST /crm/v4/associations/contacts/companies/batch/read",
-                api.get_page_with_http_info,
-                "contacts",
-                "companies",
-                {"inputs": [{"id": c} for c in chunk]},
-            )
+            try:
+                body = self.api.call(
+                    "POST /crm/v4/associations/contacts/companies/batch/read",
+                    api.get_page_with_http_info,
+                    "contacts",
+                    "companies",
+                    {"inputs": [{"id": c} for c in chunk]},
+                )
+            except HubSpotRequestError as exc:
+                log.warning("the companies of contacts could not be read: %s", exc)
+                continue
             found: dict[str, str | None] = dict.fromkeys(chunk)
             for result in getattr(body, "results", None) or []:
                 tos = result.to or []

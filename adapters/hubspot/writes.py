@@ -57,8 +57,25 @@ class ObjectWriter:
                 continue
             seen.add(key)
             ready.append(record)
-        for start in range(0, len(ready), BATCH_LIMIT):
-            results.update(self._isolating(crm_object, ready[start : start + BATCH_LIMIT]))
+        by_property: dict[str, list[CrmRecord]] = {}
+        for record in ready:  # one idProperty per request
+            by_property.setdefault(_id_of(record)[0], []).append(record)
+        for group in by_property.values():
+            for start in range(0, len(group), BATCH_LIMIT):
+                results.update(self._isolating(crm_object, group[start : start + BATCH_LIMIT]))
+        # A contact first written under another email (the engine lost its HubSpot id, or
+        # this is a resync from scratch): HubSpot names our id property in the conflict.
+        # Upsert it by that property instead, which updates the email in place.
+        moved = [
+            r
+            for r in ready
+            if _id_of(r)[0] == EMAIL
+            and (result := results.get(r.key)) is not None
+            and result.error_class == "CONFLICT"
+            and r.external_id_field in (result.message or "")
+        ]
+        if moved:
+            results.update(self._isolating(crm_object, moved, by_external_id=True))
         return results
 
     @staticmethod
@@ -76,11 +93,13 @@ class ObjectWriter:
                 )
         return None
 
-    def _isolating(self, crm_object: str, records: Sequence[CrmRecord]) -> dict[Any, WriteResult]:
+    def _isolating(
+        self, crm_object: str, records: Sequence[CrmRecord], *, by_external_id: bool = False
+    ) -> dict[Any, WriteResult]:
         """Send a batch; when HubSpot refuses it whole for one bad record (it does for an
         email-keyed batch), halve it until the bad record is alone and report that one."""
         try:
-            return self._send(crm_object, records)
+            return self._send(crm_object, records, by_external_id)
         except HubSpotRequestError as exc:
             if not _one_record_problem(exc):
                 raise
@@ -88,16 +107,18 @@ class ObjectWriter:
                 code = exc.detail_codes[0] if exc.detail_codes else exc.category
                 return {records[0].key: rejected(records[0], code or "REJECTED", exc.message)}
         middle = len(records) // 2
-        results = self._isolating(crm_object, records[:middle])
-        results.update(self._isolating(crm_object, records[middle:]))
+        results = self._isolating(crm_object, records[:middle], by_external_id=by_external_id)
+        results.update(self._isolating(crm_object, records[middle:], by_external_id=by_external_id))
         return results
 
-    def _send(self, crm_object: str, records: Sequence[CrmRecord]) -> dict[Any, WriteResult]:
+    def _send(
+        self, crm_object: str, records: Sequence[CrmRecord], by_external_id: bool
+    ) -> dict[Any, WriteResult]:
         if not records:
             return {}
         inputs = []
         for record in records:
-            id_property, id_value = _id_of(record)
+            id_property, id_value = _id_of(record, by_external_id)
             properties = {k: _wire(v) for k, v in record.values.items() if v is not None}
             properties[record.external_id_field] = record.external_id
             if id_property == EMAIL:
@@ -159,10 +180,12 @@ class ObjectWriter:
         return out
 
 
-def _id_of(record: CrmRecord) -> tuple[str, str]:
-    """(idProperty, id) to upsert by: a contact by its email when it has one."""
+def _id_of(record: CrmRecord, by_external_id: bool = False) -> tuple[str, str]:
+    """(idProperty, id) to upsert by. A contact written for the first time goes by its
+    email (which finds a contact made by hand); once HubSpot has it (the engine knows its
+    id), by the connector's id property, so a changed email is updated in place."""
     email = record.values.get(EMAIL)
-    if record.crm_object == "contacts" and email:
+    if record.crm_object == "contacts" and email and not record.crm_id and not by_external_id:
         return EMAIL, str(email).strip().lower()
     return record.external_id_field, record.external_id
 
@@ -172,10 +195,13 @@ def _mapping_problem(exc: HubSpotRequestError) -> bool:
 
 
 def _one_record_problem(exc: HubSpotRequestError) -> bool:
-    """A refusal caused by some input's values (not the request as a whole)."""
-    if _mapping_problem(exc) or ("batch" in exc.message.lower() and "size" in exc.message.lower()):
+    """A refusal caused by some input's values (a property value HubSpot names, a unique
+    value taken), not by the request as a whole: worth isolating."""
+    if _mapping_problem(exc):
         return False
-    return (exc.status, exc.category) in {(400, "VALIDATION_ERROR"), (409, "CONFLICT")}
+    if (exc.status, exc.category) == (409, "CONFLICT"):
+        return True
+    return (exc.status, exc.category) == (400, "VALIDATION_ERROR") and bool(exc.detail_codes)
 
 
 def _wire(value: Any) -> str:

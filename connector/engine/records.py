@@ -146,7 +146,8 @@ class RecordPath:
             if stream == "calls" and mapping.needs_call_detail:
                 self.note_late_artifacts(raw, cp, reads_action_items=reads_items)
         pending: list[tuple[CrmRecord, str, str | None]] = []
-        for obj in dict.fromkeys(m.object for m in mapped):  # mapping order: targets first
+        present = {m.object for m in mapped}
+        for obj in (o for o in mapping.objects if o in present):  # mapping order: targets first
             group = [m for m in mapped if m.object == obj]
             stored = self.store.ids(dest.name, obj, [m.external_id for m in group])
             for m in group:

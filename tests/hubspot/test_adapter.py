@@ -10,6 +10,7 @@ from adapters.base import (
     CrmSetupError,
     QuotaExhaustedError,
     RecordLink,
+    RequestError,
     TransientError,
     WriteOutcome,
 )
@@ -250,3 +251,90 @@ def test_describe_fields_reports_hubspot_properties(hs):
     assert fields["calls"]["hs_call_direction"].picklist == {"INBOUND", "OUTBOUND"}
     assert fields["calls"]["hs_timestamp"].required
     assert fields["notes"]["hs_note_body"].max_length == 65_536
+
+
+# -- from review: changes, refusals, stale ids ---------------------------------------------
+
+
+def test_a_contact_whose_email_changes_is_updated_in_place(hs, make_adapter):
+    adapter = make_adapter(hs)
+    [first] = adapter.upsert([contact(1, "old@example.com")])
+    # The engine hands back the id it stored: the contact goes by its Revont id now.
+    moved = CrmRecord(
+        "contact", "contacts", "revont_contact_id", "contact_0001",
+        {"email": "new@example.com"}, crm_id=first.crm_id,
+    )  # fmt: skip
+    [second] = adapter.upsert([moved])
+    assert second.outcome == WriteOutcome.UPDATED and second.crm_id == first.crm_id
+    [stored] = hs.portal.records("contacts")
+    assert stored["properties"]["email"] == "new@example.com"
+    # Without the stored id (state lost, or a resync from scratch): the conflict on the
+    # Revont id is recognised and the same contact is updated, not refused.
+    [third] = adapter.upsert([contact(1, "newest@example.com")])
+    assert third.outcome == WriteOutcome.UPDATED and third.crm_id == first.crm_id
+    assert [c["properties"]["email"] for c in hs.portal.records("contacts")] == [
+        "newest@example.com"
+    ]
+
+
+def test_associations_refused_whole_become_per_record_failures(hs, make_adapter):
+    adapter = make_adapter(hs)
+    adapter.upsert([contact(1, "ann@example.com")])
+    hs.faults.add(
+        FaultRule("status", status=400, count=1, path="*/calls/contacts/batch/associate/default")
+    )
+    results = by_key(adapter.upsert([call(1, "ann@example.com"), call(2, "ann@example.com")]))
+    assert {r.error_class for r in results.values()} == {"ASSOCIATION_FAILED"}
+    # Retried (as the engine's failure retry does), they are associated.
+    results = by_key(adapter.upsert([call(1, "ann@example.com"), call(2, "ann@example.com")]))
+    assert {r.outcome for r in results.values()} == {WriteOutcome.UPDATED}
+    for r in results.values():
+        assert len(hs.portal.associations("calls", r.crm_id, "contacts")) == 1
+
+
+def test_a_contact_deleted_in_hubspot_is_looked_up_again(hs, make_adapter):
+    adapter = make_adapter(hs)
+    [ann] = adapter.upsert([contact(1, "ann@example.com")])
+    hs.portal.archive("contacts", ann.crm_id)  # someone deleted it in HubSpot
+    [refused] = adapter.upsert([call(1, "ann@example.com")])
+    assert refused.error_class == "ASSOCIATION_FAILED"
+    [retried] = adapter.upsert([call(1, "ann@example.com")])
+    assert retried.outcome == WriteOutcome.UPDATED
+    [linked] = hs.portal.associations("calls", retried.crm_id, "contacts")
+    assert linked != ann.crm_id
+    assert hs.portal.get("contacts", linked)["properties"]["email"] == "ann@example.com"
+
+
+def test_a_request_level_refusal_is_not_halved_record_by_record(hs, make_adapter):
+    adapter = make_adapter(hs)
+    hs.faults.add(FaultRule("status", status=400, count=None, path="*/calls/batch/upsert"))
+    before = hs.log.count()
+    with pytest.raises(RequestError):
+        adapter.upsert([call(n) for n in range(100)])
+    assert hs.log.count() - before == 1
+    hs.faults.clear()
+
+
+def test_an_answer_of_the_wrong_shape_is_an_invalid_response_not_a_crash(hs, make_adapter):
+    adapter = make_adapter(hs, max_attempts=2)
+    hs.faults.add(FaultRule("malformed_json", count=2, path="*/calls/batch/upsert"))
+    with pytest.raises(TransientError, match="not the documented JSON"):
+        adapter.upsert([call(1)])
+
+
+def test_a_pair_of_types_the_portal_cannot_associate_is_left_out_once(hs, make_adapter, caplog):
+    adapter = make_adapter(hs)
+    [c] = adapter.upsert([call(1)])
+    note = CrmRecord(
+        "note", "notes", "revont_note_id", "call_0001:1",
+        {"hs_timestamp": T0, "hs_note_body": "<p>Transcript</p>"},
+        (RecordLink("call", "call_0001"),),
+    )  # fmt: skip
+    [written] = adapter.upsert([note])
+    assert written.outcome == WriteOutcome.CREATED
+    assert hs.portal.associations("notes", written.crm_id, "calls") == []
+    assert "no association type from notes to calls" in caplog.text
+    before = hs.log.count("GET /crm/v4/associations/notes/calls/labels")
+    adapter.upsert([note])
+    assert hs.log.count("GET /crm/v4/associations/notes/calls/labels") == before  # asked once
+    assert c.crm_id

@@ -158,8 +158,15 @@ def test_request_budget_of_a_first_sync(world):
         route(f"POST /crm/v4/associations/{a}/{b}/batch/associate/default")
         for a, b in [("tasks", "calls"), ("tasks", "contacts"), ("notes", "contacts")]
     )
+    # Once per process, whether the portal has each pair's association type (4 pairs).
+    pair_checks = sum(
+        route(f"GET /crm/v4/associations/{a}/{b}/labels")
+        for a, b in [("calls", "contacts"), ("tasks", "calls"), ("tasks", "contacts"),
+                     ("notes", "contacts")]
+    )  # fmt: skip
+    assert pair_checks == 4
     # Nothing else: no reads (targets come from this run's own writes), no searches.
-    assert spent == contact_upserts + call_upserts + call_links + tasks_and_notes
+    assert spent == contact_upserts + call_upserts + call_links + tasks_and_notes + pair_checks
     assert route("POST /crm/v3/objects/{type}/batch/read") == 0
     # The run reports the HubSpot requests it made.
     assert report.requests["hubspot"] == spent
