@@ -63,6 +63,7 @@ __all__ = [
     "RequestError",
     "RetryableError",
     "RevontSyncError",
+    "SetupStep",
     "SyncAbortedError",
     "TransientError",
     "WriteOutcome",
@@ -162,6 +163,19 @@ class WriteResult:
     @property
     def key(self) -> tuple[str, str]:
         return (self.object, self.external_id)
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One thing an adapter's ``setup`` looked at in its CRM (``revont-sync setup NAME``):
+    what and where, and what it did or found: created, exists, missing or problem, with
+    a detail saying what to do about the last two."""
+
+    crm_object: str
+    name: str
+    kind: str  # group | property | field ...
+    action: str  # created | exists | missing | problem
+    detail: str = ""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -93,21 +94,19 @@ def test_failures_list_retry_discard_and_resync(make_sandbox, tmp_path):
     assert "What the run did" in result.output
 
 
-def test_an_adapter_that_cannot_write_yet_is_refused_clearly(make_sandbox, tmp_path):
+def test_an_adapter_that_cannot_write_yet_is_refused_clearly(make_sandbox, tmp_path, monkeypatch):
+    """A third-party adapter that only reports its fields (no upsert) is refused, exit 2."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent / "plugins" / "site"))
     sandbox, run, crm_db = setup(make_sandbox, tmp_path)
     config = tmp_path / "revont-sync.toml"
-    config.write_text(config.read_text() + '[adapters.salesforce]\nauth = "access_token"\n')
+    config.write_text(config.read_text() + '[adapters.testcrm]\nmapping = "mapping.toml"\n')
     result = CliRunner().invoke(
         cli,
-        ["--config", str(config), "run", "--adapter", "salesforce"],
-        env={
-            "REVONT_API_KEY": sandbox.read_key,
-            "SALESFORCE_ACCESS_TOKEN": "t",
-            "SALESFORCE_INSTANCE_URL": "https://127.0.0.1:9",
-        },
+        ["--config", str(config), "run", "--adapter", "testcrm"],
+        env={"REVONT_API_KEY": sandbox.read_key},
     )
     assert result.exit_code == 2, result.output
-    assert "the salesforce adapter cannot write to its CRM yet" in result.output
+    assert "the testcrm adapter cannot write to its CRM yet" in result.output
 
 
 def test_a_hubspot_portal_without_the_id_properties_is_refused_until_setup(make_sandbox, tmp_path):

@@ -24,13 +24,14 @@ from adapters.base import (
     CrmRecord,
     QuotaState,
     RequestError,
+    SetupStep,
     WriteOutcome,
     WriteResult,
 )
 from adapters.hubspot.api import HubSpotApi
 from adapters.hubspot.config import HubSpotConfig
 from adapters.hubspot.links import IdCache, LinkResolver, Target, link_targets
-from adapters.hubspot.setup import SetupStep, apply_setup, require_properties
+from adapters.hubspot.setup import apply_setup, require_properties
 from adapters.hubspot.writes import EMAIL, MAX_TEXT, ObjectWriter, rejected
 from connector.quota import Clock
 

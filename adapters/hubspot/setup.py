@@ -11,25 +11,13 @@ exist, once per process, and refuses to start without them.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from adapters.base import CrmSetupError, NotFoundError
+from adapters.base import CrmSetupError, NotFoundError, SetupStep
 from adapters.hubspot.api import HubSpotApi, HubSpotRequestError
 from connector.errors import ConfigProblem
 
 GROUP_LABEL = "Revont"
-
-
-@dataclass(frozen=True)
-class SetupStep:
-    """One thing ``setup`` looked at: what, where, and what it did or found."""
-
-    crm_object: str
-    name: str
-    kind: str  # group | property
-    action: str  # created | exists | problem
-    detail: str = ""
 
 
 def missing_properties(api: HubSpotApi, needed: Iterable[tuple[str, str]]) -> list[ConfigProblem]:

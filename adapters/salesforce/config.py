@@ -59,6 +59,26 @@ class SalesforceConfig(AdapterConfig):
     security_token_file: Path | None = None
     connect_timeout: float = Field(default=5.0, gt=0)
     read_timeout: float = Field(default=60.0, gt=0)
+    #: Send every request (login included) to this local address instead: the Salesforce
+    #: sandbox (``http://127.0.0.1:PORT``, loopback only). Unset for a real org.
+    sandbox_url: str | None = Field(
+        default=None, pattern=r"^http://(127\.0\.0\.1|localhost)(:\d+)?/?$"
+    )
+    #: Attempts per request on 502/503/504 and dropped connections (only requests that are
+    #: safe to repeat are repeated) and on UNABLE_TO_LOCK_ROW.
+    max_attempts: int = Field(default=3, ge=1, le=10)
+    #: Fraction of the org's daily API allowance left to its other integrations: the sync
+    #: stops cleanly (and resumes next run) when only this much is left.
+    daily_reserve: float = Field(default=0.2, ge=0.0, lt=1.0)
+    #: Rows of one object in one write from which Bulk API 2.0 is used instead of sObject
+    #: Collections (about 6 API calls per job whatever its size, but minutes of latency);
+    #: 0 never uses Bulk.
+    bulk_threshold: int = Field(default=2000, ge=0)
+    #: Seconds between checks of a Bulk job's state (each check is an API call).
+    bulk_poll_seconds: float = Field(default=5.0, gt=0)
+    #: A call whose prospect is neither a Contact nor a Lead: create a "lead" (Company
+    #: from the email's domain), create a "contact", or "skip" (log the call without one).
+    unknown_person: Literal["lead", "contact", "skip"] = "lead"
 
     @model_validator(mode="after")
     def _credentials_for_mode(self) -> Self:
