@@ -59,6 +59,9 @@ class MemoryConfig(AdapterConfig):
     path: Path | None = None
     #: The most records one upsert takes.
     batch_size: int = Field(default=100, ge=1, le=10_000)
+    #: Ask the engine to gather this many records across pages before writing, as an
+    #: adapter with a bulk API does (0: write every page at once).
+    gather_rows: int = Field(default=0, ge=0)
 
     @model_validator(mode="after")
     def _relative_to_config(self, info: ValidationInfo) -> Self:
@@ -91,6 +94,7 @@ class MemoryAdapter:
     def __init__(self, config: MemoryConfig | None = None) -> None:
         config = config or MemoryConfig()
         self.batch_size = config.batch_size
+        self.gather_rows = config.gather_rows
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = sqlite3.connect(
             str(config.path) if config.path else ":memory:", check_same_thread=False

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from adapters.base import CrmWriter
+from adapters.base import CrmRecord, CrmWriter
 from connector.mapping import Mapping
 from connector.state import IdMapEntry, StreamState
 
@@ -94,6 +94,9 @@ class Checkpoint:
     awaiting: list[str] = field(default_factory=list)  # summary pending
     watching: list[tuple[str, datetime]] = field(default_factory=list)  # open action items
     enriched: list[str] = field(default_factory=list)  # nothing more to wait for
+    #: Records mapped but not written yet (record, payload fingerprint, source id), when
+    #: the engine gathers several pages into one write for an adapter with a bulk API.
+    pending: list[tuple[CrmRecord, str, str | None]] = field(default_factory=list)
 
     def fail(
         self,

@@ -60,9 +60,11 @@ class RecordPath:
         remap: bool = False,
         force: bool = False,
         details: dict[str, Any] | None = None,
+        defer: bool = False,
     ) -> Checkpoint:
         """Push a page. ``remap`` maps every record even if its list entry is unchanged
-        (a resync after a mapping change); ``force`` writes even unchanged payloads."""
+        (a resync after a mapping change); ``force`` writes even unchanged payloads;
+        ``defer`` leaves the writes in the checkpoint's ``pending`` for :meth:`flush`."""
         cp = Checkpoint()
         counts["pulled"] += len(items) + len(invalid)
         for bad in invalid:
@@ -96,7 +98,7 @@ class RecordPath:
             # not make it look synced.
             cp.sources[item.id] = print_
             records.append(raw)
-        self.push(dest, stream, records, cp, counts, force=force)
+        self.push(dest, stream, records, cp, counts, force=force, defer=defer)
         return cp
 
     def detail(self, call_id: str, cache: dict[str, Any] | None) -> dict[str, Any]:
@@ -122,6 +124,7 @@ class RecordPath:
         counts: Counter[str],
         *,
         force: bool = False,
+        defer: bool = False,
     ) -> None:
         mapping, mapped = dest.mapping, []
         reads_items = "action_items" in mapping.reads.get("calls", frozenset())
@@ -145,7 +148,6 @@ class RecordPath:
                     counts["failed"] += 1
             if stream == "calls" and mapping.needs_call_detail:
                 self.note_late_artifacts(raw, cp, reads_action_items=reads_items)
-        pending: list[tuple[CrmRecord, str, str | None]] = []
         present = {m.object for m in mapped}
         for obj in (o for o in mapping.objects if o in present):  # mapping order: targets first
             group = [m for m in mapped if m.object == obj]
@@ -166,27 +168,46 @@ class RecordPath:
                     tuple(RecordLink(k.to, k.value, k.field) for k in m.links),
                     previous.crm_id if previous else None,
                 )
-                pending.append((record, payload_print, m.source_id))
+                cp.pending.append((record, payload_print, m.source_id))
+        if not defer:
+            self.flush(dest, stream, [cp], counts)
+
+    def flush(
+        self, dest: Destination, stream: str, cps: list[Checkpoint], counts: Counter[str]
+    ) -> None:
+        """Write the pending records of ``cps`` (one page's, or several gathered for a bulk
+        API) in batches of one object type each, and settle each result into the
+        checkpoint of its page."""
+        owner: dict[tuple[str, str], list[Checkpoint]] = {}
+        pending: list[tuple[CrmRecord, str, str | None]] = []
+        for cp in cps:
+            for item in cp.pending:
+                if item[0].key not in owner:  # the same record twice: written once
+                    owner[item[0].key] = []
+                    pending.append(item)
+                owner[item[0].key].append(cp)
+            cp.pending = []
         size = max(1, dest.writer.batch_size)
-        for batch in _batches(pending, size):
+        for batch in _batches(pending, size, list(dest.mapping.objects)):
             results = {r.key: r for r in self.write(dest, [b[0] for b in batch])}
             for record, payload_print, source_id in batch:
                 result = results.get(record.key)
-                if result is None or result.outcome == WriteOutcome.REJECTED:
-                    error_class = (result.error_class if result else None) or "NoResult"
-                    message = (result.message if result else None) or "no result from the adapter"
-                    cp.fail(
-                        stream,
-                        record.object,
-                        record.external_id,
-                        error_class,
-                        message,
-                        record.values,
-                        source_id,
-                    )
-                    counts["failed"] += 1
-                    continue
-                self.settle(dest, record, payload_print, result, cp, counts)
+                for cp in owner[record.key]:
+                    if result is None or result.outcome == WriteOutcome.REJECTED:
+                        error_class = (result.error_class if result else None) or "NoResult"
+                        message = (result.message if result else None) or "no result"
+                        cp.fail(
+                            stream,
+                            record.object,
+                            record.external_id,
+                            error_class,
+                            message,
+                            record.values,
+                            source_id,
+                        )
+                        counts["failed"] += 1
+                        continue
+                    self.settle(dest, record, payload_print, result, cp, counts)
 
     def note_late_artifacts(
         self, raw: dict[str, Any], cp: Checkpoint, *, reads_action_items: bool
@@ -275,12 +296,12 @@ class RecordPath:
 
 
 def _batches(
-    pending: list[tuple[CrmRecord, str, str | None]], size: int
+    pending: list[tuple[CrmRecord, str, str | None]], size: int, order: list[str]
 ) -> list[list[tuple[CrmRecord, str, str | None]]]:
     """Batches of at most ``size`` records, one object type each (in mapping order), so
     each batch is one bulk request in the CRM: 130 calls and 70 tasks are written as
     100 + 30 calls and 70 tasks, not as 100 calls and 30 calls + 70 tasks."""
-    by_object: dict[str, list[tuple[CrmRecord, str, str | None]]] = {}
+    by_object: dict[str, list[tuple[CrmRecord, str, str | None]]] = {o: [] for o in order}
     for item in pending:
         by_object.setdefault(item[0].object, []).append(item)
     return [

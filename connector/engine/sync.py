@@ -185,7 +185,9 @@ class SyncEngine:
         streams = tuple(streams)
 
         def work(run: ActiveRun) -> None:
+            gather = _gather_rows(run.dest)
             for stream in streams:
+                buffer: list[tuple[Checkpoint, StreamState | None]] = []
                 for page in self._lister(stream)(since=since, until=until or run.started):
                     self._renew_lease(run.name)
                     cp = self.records.process(
@@ -196,9 +198,14 @@ class SyncEngine:
                         run.counts,
                         remap=True,
                         force=force,
+                        defer=gather > 0,
                     )
-                    self.records.commit(run.dest, stream, cp, None)
+                    buffer.append((cp, None))
+                    if _gathered(buffer) >= gather:
+                        self._flush(run, stream, buffer)
                     self.progress(run.name, stream, len(page.items) + len(page.invalid))
+                if buffer:
+                    self._flush(run, stream, buffer)
 
         return self._leased(adapter, "resync", work)
 
@@ -311,6 +318,11 @@ class SyncEngine:
         """Walk one window for every member, each page pulled (and each call's detail
         fetched) once, each member checkpointed on its own."""
         lead = members[0].states[stream]
+        # Pages processed but not yet written (adapters that gather rows for a bulk API).
+        buffers: dict[str, list[tuple[Checkpoint, StreamState | None]]] = {
+            r.name: [] for r in members
+        }
+        latest: dict[str, StreamState] = {}
         try:
             for items, invalid, lead_next in self._pages(stream, lead):
                 details: dict[str, Any] = {}
@@ -323,7 +335,7 @@ class SyncEngine:
                 for run in members:
                     if run.exception is not None:
                         continue
-                    state = run.states[stream]
+                    state = latest.get(run.name, run.states[stream])
                     after = replace(
                         state,
                         watermark=lead_next.watermark,
@@ -335,20 +347,47 @@ class SyncEngine:
                         after = replace(after, reconciled_at=state.window_to)
                     try:
                         self._renew_lease(run.name)  # before writing, not after
+                        gather = _gather_rows(run.dest)
                         cp = self.records.process(
-                            run.dest, stream, items, invalid, run.counts, details=details
+                            run.dest,
+                            stream,
+                            items,
+                            invalid,
+                            run.counts,
+                            details=details,
+                            defer=gather > 0,
                         )
-                        self.records.commit(run.dest, stream, cp, after)
+                        buffers[run.name].append((cp, after))
+                        latest[run.name] = after
+                        if _gathered(buffers[run.name]) >= gather:
+                            self._flush(run, stream, buffers[run.name])
                     except Exception as exc:  # this adapter stops; the others go on
                         run.exception = exc
                         continue
-                    run.states[stream] = after
                     self.progress(run.name, stream, len(items) + len(invalid))
                 if all(run.exception is not None for run in members):
                     return
         except Exception as exc:  # Revont failed: every member of the group stops here
             for run in members:
                 run.exception = run.exception or exc
+            return
+        for run in members:  # the window's end: write what was gathered
+            if run.exception is None and buffers[run.name]:
+                try:
+                    self._flush(run, stream, buffers[run.name])
+                except Exception as exc:
+                    run.exception = exc
+
+    def _flush(
+        self, run: ActiveRun, stream: str, buffer: list[tuple[Checkpoint, StreamState | None]]
+    ) -> None:
+        """Write the gathered pages' records, then commit each page's checkpoint in order."""
+        self.records.flush(run.dest, stream, [cp for cp, _ in buffer], run.counts)
+        for cp, after in buffer:
+            self.records.commit(run.dest, stream, cp, after)
+            if after is not None:
+                run.states[stream] = after
+        buffer.clear()
 
     def _pages(
         self, stream: str, state: StreamState
@@ -490,3 +529,15 @@ class SyncEngine:
         state = self.store.stream(dest.name, "calls")
         with self.store.transaction() as tx:
             tx.put_stream(replace(state, reconciled_at=now), now)
+
+
+def _gather_rows(dest: Destination) -> int:
+    """How many records the adapter wants gathered across pages before a write (an
+    adapter with a bulk API says so in ``gather_rows``); 0 writes every page at once."""
+    return max(0, int(getattr(dest.writer, "gather_rows", 0) or 0))
+
+
+def _gathered(buffer: list[tuple[Checkpoint, StreamState | None]]) -> int:
+    """The most records of one object type waiting in ``buffer`` (a bulk job is per type)."""
+    per_object: Counter[str] = Counter(r.object for cp, _ in buffer for r, _, _ in cp.pending)
+    return max(per_object.values(), default=0)
