@@ -1,9 +1,10 @@
 """What ``revont-sync setup ADAPTER`` does: prepare the CRM for the connector, idempotently.
 
 An adapter with a ``setup(objects)`` capability creates what its CRM needs before a
-sync can upsert (HubSpot: a property group and unique id properties) and reports
-each step; running it again reports everything as existing. ``--check`` only
-checks (the same check a sync makes before its first write).
+sync can upsert (HubSpot: a property group and unique id properties), or reports
+what an admin must create and how (Salesforce: external-id fields), step by step;
+running it again reports everything as existing. ``--check`` only checks (the same
+check a sync makes before its first write). Exit 1 while something is left to fix.
 """
 
 from __future__ import annotations
@@ -49,11 +50,13 @@ def setup_adapter(config_path: Path, adapter: str, check_only: bool, console: Co
         writer.close()
     table = Table("object", "kind", "name", "result", "detail", title=f"{adapter} setup")
     for step in steps:
-        style = {"created": "green", "problem": "bold red"}.get(step.action, "")
+        style = {"created": "green", "problem": "bold red", "missing": "bold red"}.get(
+            step.action, ""
+        )
         result = f"[{style}]{step.action}[/]" if style else step.action
         table.add_row(step.crm_object, step.kind, step.name, result, escape(step.detail))
     console.print(table)
-    problems = [s for s in steps if s.action == "problem"]
+    problems = [s for s in steps if s.action in ("problem", "missing")]
     created = sum(1 for s in steps if s.action == "created")
     console.print(
         f"{created} created, {len(steps) - created - len(problems)} already there"

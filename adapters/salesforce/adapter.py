@@ -42,6 +42,7 @@ from adapters.salesforce.setup import check_fields, require_fields
 from adapters.salesforce.writes import SObjectWriter
 
 PEOPLE = ("Contact", "Lead")
+_TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "combobox")
 #: Objects ``describe_fields`` reports.
 DESCRIBED = ("Contact", "Lead", "Task")
 
@@ -64,6 +65,9 @@ class SalesforceAdapter:
             bulk_threshold=config.bulk_threshold,
             bulk_poll_seconds=config.bulk_poll_seconds,
         )
+        #: The engine gathers this many rows of an object across pages, so a large run
+        #: (a first sync, a resync) reaches Bulk API 2.0 instead of 200-record requests.
+        self.gather_rows = config.bulk_threshold
         self._checked: set[tuple[str, str]] = set()
         self._closed = False
 
@@ -218,7 +222,7 @@ def _field(f: dict[str, Any]) -> CrmField:
         picklist = frozenset(
             str(v["value"]) for v in f.get("picklistValues") or [] if v.get("active", True)
         )
-    length = f.get("length") if kind in ("string", "textarea", "email", "phone", "url") else None
+    length = f.get("length") if kind in _TEXT_TYPES else None
     required = bool(
         f.get("createable") and not f.get("nillable", True) and not f.get("defaultedOnCreate")
     )

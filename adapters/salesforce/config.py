@@ -90,6 +90,12 @@ class SalesforceConfig(AdapterConfig):
             "access_token": ["access_token", "instance_url"],
             "password": ["username", "password", "security_token"],
         }[self.auth]
+        if self.auth == "client_credentials" and self.domain in ("login", "test"):
+            raise FieldProblem(
+                "domain",
+                "auth = 'client_credentials' logs in at your My Domain: set domain to it "
+                "(e.g. 'acme.my' for https://acme.my.salesforce.com), not 'login' or 'test'",
+            )
         missing = [name for name in needs if getattr(self, name) is None]
         if missing:
             sources = "; ".join(
