@@ -52,8 +52,11 @@ class FaultRule:
     the request took effect (a lost answer); ``reset_header_only`` sends only
     the rate-limit reset header with the answer. ``policy`` names which limit a
     ``rate_limit`` fault imitates, for APIs with several (HubSpot's
-    ``TEN_SECONDLY_ROLLING``, ``DAILY`` or ``SECONDLY``); None means the
-    sandbox's usual one.
+    ``TEN_SECONDLY_ROLLING``, ``DAILY`` or ``SECONDLY``; Salesforce's
+    ``ConcurrentPerOrgLongTxn``); None means the sandbox's usual one. ``code``
+    names the API's error code for a ``status`` fault, for APIs whose error bodies
+    carry one (Salesforce's ``UNABLE_TO_LOCK_ROW``); None means the sandbox's
+    usual code for that status.
     """
 
     kind: str
@@ -67,6 +70,7 @@ class FaultRule:
     after_serving: bool = False
     reset_header_only: bool = False
     policy: str | None = None
+    code: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
