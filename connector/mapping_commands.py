@@ -51,6 +51,13 @@ def check_mapping(
             "mapping's own rules were checked."
         )
         return 0
+    if adapter_config is None:
+        console.print(
+            escape(
+                f"No [adapters.{adapter}] configured: checking against the fields of a "
+                f"standard {adapter} account (the adapter's sandbox)."
+            )
+        )
     problems = check_against_crm(mapping, describe_fields(adapter_config))
     if not problems:
         console.print(f"Checked against the {adapter} fields: no problems.")

@@ -35,6 +35,13 @@ from adapters.hubspot.setup import apply_setup, require_properties
 from adapters.hubspot.writes import EMAIL, MAX_TEXT, ObjectWriter, rejected
 from connector.quota import Clock
 
+#: The id properties of the shipped mapping (a portal set up for the connector has them).
+STANDARD_ID_PROPERTIES = (
+    ("contacts", "revont_contact_id"),
+    ("calls", "revont_call_id"),
+    ("tasks", "revont_action_item_id"),
+    ("notes", "revont_note_id"),
+)
 #: The object types ``describe_fields`` reports and ``setup`` knows.
 OBJECT_TYPES = ("contacts", "companies", "calls", "tasks", "notes")
 
@@ -107,13 +114,17 @@ class HubSpotAdapter:
 
     @classmethod
     def describe_fields(cls, config: HubSpotConfig | None) -> CrmFields:
-        """HubSpot's properties of each object type, for ``mappings check``."""
+        """HubSpot's properties of each object type, for ``mappings check``: the configured
+        portal's, or without configuration those of a standard portal set up for the
+        connector (the HubSpot sandbox, started for the purpose on loopback, after
+        `setup` of the shipped mapping's id properties)."""
         if config is None:
-            raise RequestError(
-                "describing HubSpot's fields needs [adapters.hubspot] in the config file "
-                "(base_url and HUBSPOT_ACCESS_TOKEN; the HubSpot sandbox works too)",
-                service=cls.name,
-            )
+            from adapters.hubspot.sandbox import HubSpotSandbox
+
+            with HubSpotSandbox() as sandbox:
+                local = HubSpotConfig(base_url=sandbox.url, access_token=sandbox.token)
+                apply_setup(HubSpotApi(local), STANDARD_ID_PROPERTIES, local.property_group)
+                return cls.describe_fields(local)
         api = HubSpotApi(config)
         fields: CrmFields = {}
         for crm_object in OBJECT_TYPES:

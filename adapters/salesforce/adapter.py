@@ -123,13 +123,21 @@ class SalesforceAdapter:
 
     @classmethod
     def describe_fields(cls, config: SalesforceConfig | None) -> CrmFields:
-        """Salesforce's fields of Contact, Lead and Task (describe), for ``mappings check``."""
+        """Salesforce's fields of Contact, Lead and Task (describe), for ``mappings check``:
+        the configured org's, or without configuration those of a standard org (the
+        Salesforce sandbox, started for the purpose on loopback)."""
         if config is None:
-            raise RequestError(
-                "describing Salesforce's fields needs [adapters.salesforce] in the config file "
-                "(and SALESFORCE_* credentials; the Salesforce sandbox works too)",
-                service=cls.name,
-            )
+            from adapters.salesforce.sandbox import SalesforceSandbox
+
+            with SalesforceSandbox() as sandbox:
+                return cls.describe_fields(
+                    SalesforceConfig(
+                        auth="access_token",
+                        access_token=sandbox.access_token,
+                        instance_url=sandbox.instance_url,
+                        sandbox_url=sandbox.url,
+                    )
+                )
         api = SalesforceApi(config)
         try:
             fields: CrmFields = {}

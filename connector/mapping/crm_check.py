@@ -49,8 +49,12 @@ def check_against_crm(mapping: Mapping, crm: CrmFields) -> list[CrmProblem]:
                 message = f"{obj.crm_object} has no field {spec.name!r}{hint}"
                 problems.append(CrmProblem(obj.name, spec.name, "unknown_field", message))
                 continue
-            if meta.max_length is not None and (
-                spec.max_length is None or spec.max_length > meta.max_length
+            # An address cut short is a wrong address: the CRM refuses an over-long one for
+            # that record, which is reported; truncating it is not the fix.
+            if (
+                meta.max_length is not None
+                and meta.type != "email"
+                and (spec.max_length is None or spec.max_length > meta.max_length)
             ):
                 can = "any length" if spec.max_length is None else f"{spec.max_length} characters"
                 fix = f"add {{ truncate = {meta.max_length} }}"

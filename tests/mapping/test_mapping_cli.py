@@ -26,6 +26,18 @@ def test_check_a_shipped_mapping_without_any_configuration(tmp_path):
     assert "salesforce.toml: loads" in result.output and "CallTask <- calls" in result.output
 
 
+@pytest.mark.parametrize("adapter", ["hubspot", "salesforce"])
+def test_the_shipped_mappings_fit_a_standard_account(tmp_path, adapter):
+    """Without configuration, the check runs against the adapter's sandbox (a standard
+    account set up for the connector): the shipped mappings fit it."""
+    result = run("--config", str(tmp_path / "absent.toml"), "mappings", "check",
+                 "--adapter", adapter)
+    assert result.exit_code == 0, result.output
+    out = " ".join(result.output.split())
+    assert f"No [adapters.{adapter}] configured" in out
+    assert f"Checked against the {adapter} fields: no problems." in out
+
+
 def test_a_broken_mapping_exits_2_with_key_and_line(tmp_path):
     path = tmp_path / "m.toml"
     path.write_text(textwrap.dedent("""
