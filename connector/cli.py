@@ -480,6 +480,45 @@ def sandbox_hubspot(
     )
 
 
+@sandbox_group.command("salesforce")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8767, show_default=True, help="Port to listen on (0: any).")
+@click.option("--daily-limit", default=15_000, show_default=True, help="API calls per 24 h.")
+@click.option(
+    "--without-custom-fields",
+    is_flag=True,
+    help="Start without the connector's external-id fields (to try `setup salesforce`).",
+)
+@click.option("--seed", default=0, show_default=True, help="Seed of ids.")
+def sandbox_salesforce(
+    host: str, port: int, daily_limit: int, without_custom_fields: bool, seed: int
+) -> None:
+    """Serve the Salesforce sandbox until interrupted (Ctrl-C).
+
+    Point the adapter at it with auth = "access_token", instance_url and
+    SALESFORCE_ACCESS_TOKEN as printed, and sandbox_url = the printed address
+    (JWT, client-credentials and password logins work too; see docs/sandbox.md).
+    """
+    from adapters.salesforce.sandbox import SalesforceSandbox
+
+    sandbox = SalesforceSandbox(
+        daily_limit=daily_limit,
+        with_custom_fields=not without_custom_fields,
+        seed=seed,
+        host=host,
+        port=port,
+    )
+    sandbox.start()
+    _serve(
+        sandbox,
+        f"Salesforce sandbox at {sandbox.url} (sandbox_url)",
+        f"  instance_url: {sandbox.instance_url}",
+        f"  access token: {sandbox.access_token}",
+        f"  {daily_limit:,} API calls per 24 h; custom fields "
+        + ("absent" if without_custom_fields else "present"),
+    )
+
+
 @cli.command("demo")
 @click.option("--calls", default=300, show_default=True, help="Calls in the sandbox workspace.")
 @click.option("--contacts", default=80, show_default=True, help="Contacts in the sandbox.")

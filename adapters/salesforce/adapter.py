@@ -198,6 +198,9 @@ class SalesforceAdapter:
                     sobject = "Lead" if self.config.unknown_person == "lead" else "Contact"
                     found[email] = (sobject, result.crm_id)
                     self.people.remember(email, sobject, result.crm_id)
+        # Not there and not made (refused, or "skip"): logged without a person, and not
+        # looked up again for a while.
+        self.people.absent(e for e in missing if e not in found)
         ready = []
         for record in group:
             values = dict(record.values)

@@ -14,6 +14,7 @@ crash never creates it twice; or nobody (the record is logged without a person).
 
 from __future__ import annotations
 
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -27,6 +28,8 @@ from adapters.salesforce.api import SalesforceApi
 QUERY_CHUNK = 200
 CACHE_SIZE = 50_000
 PROSPECT_PREFIX = "prospect:"
+#: Seconds an email found nowhere (and not created) is not looked up again.
+NEGATIVE_TTL = 600.0
 #: Contacts first, then Leads not yet converted; values only ever through format_soql.
 QUERIES = (
     ("Contact", "SELECT Id, Email FROM Contact WHERE Email IN {}"),
@@ -41,6 +44,9 @@ class People:
         self.api = api
         self.id_field = id_field
         self._cache: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        # Emails looked up in vain (and not created: refused, or the policy is "skip"),
+        # with when: not asked again for NEGATIVE_TTL seconds.
+        self._absent: OrderedDict[str, float] = OrderedDict()
 
     def remember(self, email: str, sobject: str, record_id: str) -> None:
         key = email.strip().lower()
@@ -48,6 +54,14 @@ class People:
         self._cache.move_to_end(key)
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
+
+    def absent(self, emails: Iterable[str]) -> None:
+        """Remember that these emails have no person (for NEGATIVE_TTL seconds)."""
+        now = time.monotonic()
+        for email in emails:
+            self._absent[email.strip().lower()] = now
+        while len(self._absent) > CACHE_SIZE:
+            self._absent.popitem(last=False)
 
     def forget(self, record_id: str) -> None:
         for key in [k for k, v in self._cache.items() if v[1] == record_id]:
@@ -57,7 +71,12 @@ class People:
         """The Contact (else Lead) of each email Salesforce has, by lower-cased email."""
         wanted = sorted({e.strip().lower() for e in emails if e and e.strip()})
         found = {e: self._cache[e] for e in wanted if e in self._cache}
-        missing = [e for e in wanted if e not in found]
+        now = time.monotonic()
+        missing = [
+            e
+            for e in wanted
+            if e not in found and now - self._absent.get(e, -NEGATIVE_TTL) >= NEGATIVE_TTL
+        ]
         for sobject, template in QUERIES:
             if not missing:
                 break
