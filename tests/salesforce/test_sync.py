@@ -154,3 +154,22 @@ def test_a_resync_of_5000_calls_goes_through_bulk(
     assert bulk > 0 and bulk + collections <= 30
     print(f"5,000 call Tasks: {bulk} Bulk API calls, {collections} Collections requests")
     store.close()
+
+
+def test_the_reserve_stops_a_run_cleanly_and_the_next_run_resumes(world):
+    revont, sf, store, engine = world
+    sf.set_api_usage(used=11_995, limit=15_000)  # 3,005 left; the reserve is 3,000
+    [stopped] = engine().run_all(["salesforce"])
+    assert stopped.status == "stopped"
+    assert "daily_reserve" in (stopped.error or "")
+    assert_no_duplicates(sf)
+    sf.set_api_usage(used=0)  # the rolling 24 hours moved on
+    [resumed] = engine().run_all(["salesforce"])
+    assert resumed.status == "succeeded", resumed.error
+    assert_no_duplicates(sf)
+    kept = {
+        i
+        for i, c in revont.workspace.calls.by_id.items()
+        if c.get("duration_seconds") is None or c["duration_seconds"] >= 10
+    }
+    assert set(by_external_id(sf, "Task", "Revont_Call_Id__c")) == kept
