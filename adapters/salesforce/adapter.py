@@ -37,6 +37,7 @@ from adapters.base import (
 )
 from adapters.salesforce.api import SalesforceApi
 from adapters.salesforce.config import SalesforceConfig
+from adapters.salesforce.notes import CALL_ID_FIELD, TranscriptNotes
 from adapters.salesforce.people import People, company_from_domain
 from adapters.salesforce.setup import check_fields, require_fields
 from adapters.salesforce.writes import SObjectWriter
@@ -60,6 +61,7 @@ class SalesforceAdapter:
         self.config = config
         self.api = SalesforceApi(config)
         self.people = People(self.api)
+        self.notes = TranscriptNotes(self.api)
         self.writer = SObjectWriter(
             self.api,
             bulk_threshold=config.bulk_threshold,
@@ -77,9 +79,7 @@ class SalesforceAdapter:
         """Before each run: check the external-id fields the mapping upserts by (once per
         process; people may be Leads, so Lead's too) and forget the last allowance seen."""
         self.api.forget_usage()
-        needed = set(objects.values())
-        needed |= {("Lead", f) for o, f in objects.values() if o == "Contact"}
-        needed -= self._checked
+        needed = _id_fields(objects) - self._checked
         if needed:
             require_fields(self.api, needed)
             self._checked |= needed
@@ -94,6 +94,8 @@ class SalesforceAdapter:
         for (sobject, _), group in groups.items():
             if sobject in PEOPLE:
                 results.update(self._people(group))
+            elif sobject == "ContentNote":
+                results.update(self.notes.upsert(group))
             else:
                 results.update(self._activities(group))
         return list({r.key: results[r.key] for r in records if r.key in results}.values())
@@ -116,10 +118,7 @@ class SalesforceAdapter:
     def setup(self, objects: Mapping[str, tuple[str, str]]) -> list[SetupStep]:
         """Report the external-id fields the mapping needs: there, missing (with how to
         create them) or misconfigured. Salesforce fields are created by an admin."""
-        needed = set(objects.values()) | {
-            ("Lead", f) for o, f in objects.values() if o == "Contact"
-        }
-        return check_fields(self.api, needed)
+        return check_fields(self.api, _id_fields(objects))
 
     @classmethod
     def describe_fields(cls, config: SalesforceConfig | None) -> CrmFields:
@@ -211,7 +210,21 @@ class SalesforceAdapter:
                 if person is not None:
                     values[link.field] = person[1]
             ready.append(replace(record, values=values))
-        return self.writer.upsert(ready)
+        results = self.writer.upsert(ready)
+        for record in ready:  # call Tasks, for the transcript notes linked to them
+            task = results.get(record.key)
+            if record.external_id_field == CALL_ID_FIELD and task and task.crm_id:
+                self.notes.tasks[record.external_id] = task.crm_id
+                if task.outcome == WriteOutcome.CREATED:
+                    self.notes.new_tasks.add(task.crm_id)
+        return results
+
+
+def _id_fields(objects: Mapping[str, tuple[str, str]]) -> set[tuple[str, str]]:
+    """The external-id fields the mapping needs: its objects' (people may be Leads, so
+    Lead's too); ContentNote has none (notes are found through their Task)."""
+    needed = {(o, f) for o, f in objects.values() if o != "ContentNote"}
+    return needed | {("Lead", f) for o, f in objects.values() if o == "Contact"}
 
 
 def _as_lead(record: CrmRecord) -> CrmRecord:

@@ -261,3 +261,36 @@ def test_describe_fields_reports_lengths_picklists_and_required(sf):
     assert fields["Task"]["Subject"].max_length == 255
     assert fields["Task"]["Description"].max_length == 32_000
     assert fields["Lead"]["Company"].required
+
+
+# -- transcript notes ----------------------------------------------------------------------------
+
+
+def note(n: int, text: str, crm_id: str | None = None) -> CrmRecord:
+    return CrmRecord(
+        "TranscriptNote", "ContentNote", "Revont_Call_Id__c", f"call_{n:04d}",
+        {"Title": f"Revont call call_{n:04d}: transcript", "Content": f"<p>{text}</p>"},
+        (RecordLink("CallTask", f"call_{n:04d}", "LinkedEntityId"),), crm_id,
+    )  # fmt: skip
+
+
+def test_a_transcript_note_is_linked_to_its_task_and_never_doubled(sf, make_sf_adapter):
+    adapter = make_sf_adapter(sf)
+    [task] = adapter.upsert([call(1)])
+    [first] = adapter.upsert([note(1, "Ann: hello")])
+    assert first.outcome == WriteOutcome.CREATED
+    [link] = [
+        r for r in sf.org.records("ContentDocumentLink") if r["LinkedEntityId"] == task.crm_id
+    ]
+    assert link["ContentDocumentId"] == first.crm_id
+    # The engine knows the note: updated in place.
+    [second] = adapter.upsert([note(1, "Ann: hello again", first.crm_id)])
+    assert second.outcome == WriteOutcome.UPDATED and second.crm_id == first.crm_id
+    # A new process that lost the note's id finds it through the Task: still one note.
+    other = make_sf_adapter(sf)
+    [third] = other.upsert([note(1, "Ann: hello, third time")])
+    assert third.outcome == WriteOutcome.UPDATED and third.crm_id == first.crm_id
+    assert len(sf.org.records("ContentNote")) == 1
+    # A note whose call has no Task yet waits for it.
+    [waiting] = adapter.upsert([note(2, "Bob: hi")])
+    assert waiting.error_class == "LINK_TARGET_MISSING"

@@ -173,3 +173,28 @@ def test_the_reserve_stops_a_run_cleanly_and_the_next_run_resumes(world):
         if c.get("duration_seconds") is None or c["duration_seconds"] >= 10
     }
     assert set(by_external_id(sf, "Task", "Revont_Call_Id__c")) == kept
+
+
+def test_transcripts_as_content_notes_when_configured(
+    make_sandbox, make_client, make_salesforce, make_sf_adapter, tmp_path
+):
+    revont = make_sandbox(calls=60, contacts=20, anchor=datetime.now(UTC))
+    client = make_client(revont, page_size=50)
+    sf = make_salesforce()
+    adapter = make_sf_adapter(sf)
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    mapping = load_mapping(shipped_mappings()["salesforce"], vars={"transcript_note": True})
+    engine = SyncEngine(client, store, {"salesforce": Destination("salesforce", adapter, mapping)})
+    assert engine.run("salesforce").status == "succeeded"
+    tasks = by_external_id(sf, "Task", "Revont_Call_Id__c")
+    notes = sf.org.records("ContentNote")
+    ws = revont.workspace
+    with_transcript = [c for c in tasks if ws.detail_view(ws.calls.by_id[c]).get("transcript")]
+    assert len(notes) == len(with_transcript) > 0
+    linked = {r["LinkedEntityId"] for r in sf.org.records("ContentDocumentLink")}
+    assert linked <= {t["Id"] for [t] in tasks.values()}
+    # Run again, and resync everything: still one note per call.
+    engine.run("salesforce")
+    engine.resync("salesforce", force=True)
+    assert len(sf.org.records("ContentNote")) == len(notes)
+    store.close()
