@@ -45,7 +45,7 @@ from adapters.salesforce.writes import SObjectWriter
 PEOPLE = ("Contact", "Lead")
 _TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "combobox")
 #: Objects ``describe_fields`` reports.
-DESCRIBED = ("Contact", "Lead", "Task")
+DESCRIBED = ("Contact", "Lead", "Task", "ContentNote")
 
 
 class SalesforceAdapter:
@@ -122,7 +122,8 @@ class SalesforceAdapter:
 
     @classmethod
     def describe_fields(cls, config: SalesforceConfig | None) -> CrmFields:
-        """Salesforce's fields of Contact, Lead and Task (describe), for ``mappings check``:
+        """Salesforce's fields of Contact, Lead, Task and ContentNote (describe), for
+        ``mappings check``:
         the configured org's, or without configuration those of a standard org (the
         Salesforce sandbox, started for the purpose on loopback)."""
         if config is None:

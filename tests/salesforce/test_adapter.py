@@ -268,7 +268,7 @@ def test_describe_fields_reports_lengths_picklists_and_required(sf):
 
 def note(n: int, text: str, crm_id: str | None = None) -> CrmRecord:
     return CrmRecord(
-        "TranscriptNote", "ContentNote", "Revont_Call_Id__c", f"call_{n:04d}",
+        "TranscriptNote", "ContentNote", "Title", f"call_{n:04d}",
         {"Title": f"Revont call call_{n:04d}: transcript", "Content": f"<p>{text}</p>"},
         (RecordLink("CallTask", f"call_{n:04d}", "LinkedEntityId"),), crm_id,
     )  # fmt: skip
