@@ -61,9 +61,27 @@ class SObjectWriter:
         """Write ``records`` (one sObject, one external-id field); ``ids`` gives the
         Salesforce id of records to update by id (people matched by email)."""
         ids = ids or {}
+        # Salesforce fails every copy of an external id repeated in one request: later
+        # copies go in a following round (the last one written wins, as it would alone).
+        rounds: list[list[CrmRecord]] = []
+        seen: list[set[str]] = []
+        for record in records:
+            for batch, ids_in in zip(rounds, seen, strict=True):
+                if record.external_id not in ids_in:
+                    batch.append(record)
+                    ids_in.add(record.external_id)
+                    break
+            else:
+                rounds.append([record])
+                seen.append({record.external_id})
+        if len(rounds) > 1:
+            results: dict[Any, WriteResult] = {}
+            for batch in rounds:
+                results.update(self.upsert(batch, ids))
+            return results
         by_id = [r for r in records if r.key in ids]
         by_key = [r for r in records if r.key not in ids]
-        results: dict[Any, WriteResult] = {}
+        results = {}
         if by_key and self.bulk_threshold and len(by_key) >= self.bulk_threshold:
             results.update(self._bulk(by_key))
         else:

@@ -294,3 +294,15 @@ def test_a_transcript_note_is_linked_to_its_task_and_never_doubled(sf, make_sf_a
     # A note whose call has no Task yet waits for it.
     [waiting] = adapter.upsert([note(2, "Bob: hi")])
     assert waiting.error_class == "LINK_TARGET_MISSING"
+
+
+def test_an_external_id_twice_in_one_write_is_sent_in_two_rounds(sf, make_sf_adapter):
+    adapter = make_sf_adapter(sf)
+    first, second = call(1, Subject="first"), call(1, Subject="second")
+    other = CrmRecord(
+        "Other", "Task", "Revont_Call_Id__c", "call_0001", {"Subject": "third"}
+    )  # the same external id under another mapping object
+    results = adapter.upsert([first, second, other])
+    assert all(r.outcome != WriteOutcome.REJECTED for r in results)
+    [task] = sf.org.records("Task")
+    assert task["Subject"] == "third"
