@@ -391,3 +391,24 @@ def test_pages_are_gathered_for_an_adapter_with_a_bulk_api(make_sandbox, make_cl
     assert resync.counts["unchanged"] >= len(calls)  # sent again; the CRM had them all
     assert all(n == 1 for n in landed(crm, "call").values())
     store.close()
+
+
+def test_gathered_pages_are_kept_when_revont_fails_mid_window(
+    make_sandbox, make_client, tmp_path
+):
+    """Revont fails after some gathered pages: they are written and committed before the
+    run stops, so the next run starts after them."""
+    sandbox = make_sandbox(calls=240, contacts=60, anchor=datetime.now(UTC))
+    client = make_client(sandbox, page_size=25, max_attempts=1)
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    path = tmp_path / "mapping.toml"
+    path.write_text(textwrap.dedent(MAPPING))
+    crm = MemoryAdapter(MemoryConfig(batch_size=5_000, gather_rows=2_000))
+    dest = Destination("memory", crm, load_mapping(path))
+    engine = SyncEngine(client, store, {"memory": dest}, options=EngineOptions())
+    sandbox.inject(FaultRule(kind="status", status=500, path="/calls", skip=3, count=None))
+    report = engine.run_all(["memory"])[0]
+    assert report.status == "failed"
+    assert len(landed(crm, "call")) == 75  # three pages of 25, written before stopping
+    assert store.stream("memory", "calls").window_cursor is not None
+    store.close()

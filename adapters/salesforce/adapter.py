@@ -40,7 +40,7 @@ from adapters.salesforce.config import SalesforceConfig
 from adapters.salesforce.notes import CALL_ID_FIELD, TranscriptNotes
 from adapters.salesforce.people import People, company_from_domain
 from adapters.salesforce.setup import check_fields, require_fields
-from adapters.salesforce.writes import SObjectWriter
+from adapters.salesforce.writes import SObjectWriter, rejected
 
 PEOPLE = ("Contact", "Lead")
 _TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "combobox")
@@ -157,8 +157,9 @@ class SalesforceAdapter:
         ids: dict[Any, str] = {}
         targets: list[CrmRecord] = []
         for record in known:
-            sobject = "Lead" if str(record.crm_id).startswith("00Q") else "Contact"
-            targets.append(replace(record, crm_object=sobject))
+            # A Lead stays a Lead (with its required Company, should it need creating again).
+            lead = str(record.crm_id).startswith("00Q")
+            targets.append(_as_lead(record) if lead else replace(record, crm_object="Contact"))
         for record in new:
             match = found.get(str(record.values.get("Email") or "").strip().lower())
             if match is not None:
@@ -192,26 +193,41 @@ class SalesforceAdapter:
             prospects = [
                 self.people.prospect_record(e, self.config.unknown_person) for e in missing
             ]
+            refused: dict[str, WriteResult] = {}
             for result in self.writer.upsert(prospects).values():
+                email = result.external_id.removeprefix("prospect:")
                 if result.outcome != WriteOutcome.REJECTED and result.crm_id:
-                    email = result.external_id.removeprefix("prospect:")
                     sobject = "Lead" if self.config.unknown_person == "lead" else "Contact"
                     found[email] = (sobject, result.crm_id)
                     self.people.remember(email, sobject, result.crm_id)
-        # Not there and not made (refused, or "skip"): logged without a person, and not
-        # looked up again for a while.
-        self.people.absent(e for e in missing if e not in found)
-        ready = []
+                elif result.error_class != "INVALID_EMAIL_ADDRESS":
+                    refused[email] = result
+        else:
+            refused = {}
+        # Not there and not made ("skip", or an address Salesforce refuses): logged without
+        # a person, and not looked up again for a while. Any other refusal is retried.
+        self.people.absent(e for e in missing if e not in found and e not in refused)
+        ready, held = [], {}
         for record in group:
             values = dict(record.values)
             for link in record.links:
                 if not link.field:
                     continue
-                person = found.get(str(link.value).strip().lower())
+                email = str(link.value).strip().lower()
+                person = found.get(email)
                 if person is not None:
                     values[link.field] = person[1]
-            ready.append(replace(record, values=values))
-        results = self.writer.upsert(ready)
+                elif email in refused:
+                    why = refused[email]
+                    held[record.key] = rejected(
+                        record,
+                        "LINK_TARGET_MISSING",
+                        f"creating the person {email} was refused ({why.error_class}: "
+                        f"{why.message}); retried with the record",
+                    )
+            if record.key not in held:
+                ready.append(replace(record, values=values))
+        results = {**held, **self.writer.upsert(ready)}
         for record in ready:  # call Tasks, for the transcript notes linked to them
             task = results.get(record.key)
             if record.external_id_field == CALL_ID_FIELD and task and task.crm_id:

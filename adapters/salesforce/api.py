@@ -19,6 +19,7 @@ Every request goes through :meth:`SalesforceApi.call`, which
 
 from __future__ import annotations
 
+import csv
 import json
 import logging
 import re
@@ -35,6 +36,7 @@ from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceOperationError,
 )
+from simple_salesforce.login import SalesforceLogin
 
 from adapters.base import (
     ApiError,
@@ -92,42 +94,45 @@ class SalesforceApi:
         return self._sf
 
     def _login(self) -> Salesforce:
+        """Log in (the connector does it, with simple-salesforce's ``SalesforceLogin``) and
+        build the client from the session id: the client then never logs in by itself, so
+        an expired session is renewed exactly once, here, for REST and Bulk alike."""
         c = self.config
         common: dict[str, Any] = {"session": self.session, "version": c.api_version}
         secret = c.require_secret
-        try:
-            if c.auth == "access_token":
-                return Salesforce(
-                    instance_url=c.instance_url,
-                    session_id=secret("access_token").get_secret_value(),
-                    **common,
-                )
-            if c.auth == "jwt":
-                return Salesforce(
-                    username=c.username,
-                    consumer_key=secret("consumer_key").get_secret_value(),
-                    privatekey=secret("private_key").get_secret_value(),
-                    domain=c.domain,
-                    **common,
-                )
-            if c.auth == "client_credentials":
-                return Salesforce(
-                    consumer_key=secret("consumer_key").get_secret_value(),
-                    consumer_secret=secret("consumer_secret").get_secret_value(),
-                    domain=c.domain,
-                    **common,
-                )
+        if c.auth == "access_token":
+            return Salesforce(
+                instance_url=c.instance_url,
+                session_id=secret("access_token").get_secret_value(),
+                **common,
+            )
+        login: dict[str, Any] = {"session": self.session, "sf_version": c.api_version}
+        if c.auth == "jwt":
+            login |= {
+                "username": c.username,
+                "consumer_key": secret("consumer_key").get_secret_value(),
+                "privatekey": secret("private_key").get_secret_value(),
+                "domain": c.domain,
+            }
+        elif c.auth == "client_credentials":
+            login |= {
+                "consumer_key": secret("consumer_key").get_secret_value(),
+                "consumer_secret": secret("consumer_secret").get_secret_value(),
+                "domain": c.domain,
+            }
+        else:
             log.warning(
                 "salesforce: username-password login is deprecated by Salesforce (blocked in "
                 "new orgs, gone from API 65.0); switch auth to jwt or client_credentials"
             )
-            return Salesforce(
-                username=c.username,
-                password=secret("password").get_secret_value(),
-                security_token=secret("security_token").get_secret_value(),
-                domain=c.domain,
-                **common,
-            )
+            login |= {
+                "username": c.username,
+                "password": secret("password").get_secret_value(),
+                "security_token": secret("security_token").get_secret_value(),
+                "domain": c.domain,
+            }
+        try:
+            session_id, instance = SalesforceLogin(**login)
         except SalesforceAuthenticationFailed as exc:
             raise CredentialsError(
                 f"login refused ({exc.code}): {exc.auth_message}. Check the SALESFORCE_* "
@@ -145,6 +150,7 @@ class SalesforceApi:
                 method="POST",
                 path="/services/oauth2/token",
             ) from exc
+        return Salesforce(instance=instance, session_id=session_id, **common)
 
     @property
     def sent(self) -> int:
@@ -199,8 +205,11 @@ class SalesforceApi:
             raise TransientError(f"no answer in time ({type(exc).__name__})", **where) from exc
         except requests.RequestException as exc:
             raise TransientError(f"connection failed ({type(exc).__name__})", **where) from exc
-        except ValueError as exc:  # a body that is not JSON
-            raise InvalidResponseError(f"the answer is not JSON ({exc})", **where) from exc
+        except (ValueError, KeyError, csv.Error) as exc:  # a body of the wrong shape
+            raise InvalidResponseError(
+                f"the answer is not what Salesforce documents ({type(exc).__name__}: {exc})",
+                **where,
+            ) from exc
 
     def _translate(self, exc: SalesforceError, where: dict[str, Any]) -> RevontSyncError:
         errors = _errors(exc.content)

@@ -18,6 +18,7 @@ shipped mapping leaves it off (``[adapters.salesforce.vars] transcript_note``).
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,6 +39,10 @@ class TranscriptNotes:
         #: Revont call id -> Task id, and the Tasks created by this process.
         self.tasks: dict[str, str] = {}
         self.new_tasks: set[str] = set()
+        #: Revont call id -> the note this process created for it, and the notes known to
+        #: be linked (a retry after a lost answer or a failed link must not make another).
+        self.written: dict[str, str] = {}
+        self.linked: set[str] = set()
 
     def upsert(self, records: Sequence[CrmRecord]) -> dict[Any, WriteResult]:
         call_ids = {str(link.value) for r in records for link in r.links}
@@ -65,27 +70,39 @@ class TranscriptNotes:
             "Title": title,
             "Content": base64.b64encode(str(record.values.get("Content") or "").encode()).decode(),
         }
-        note = record.crm_id or (None if task in self.new_tasks else self._find(task, record))
+        call = record.external_id
+        note = record.crm_id or self.written.get(call)
+        if note is None and task not in self.new_tasks:
+            note = self._find(task, record)
+            if note is not None:
+                self.linked.add(note)
+        outcome = WriteOutcome.UPDATED
         if note is not None:
             try:
                 self.api.call(
                     "PATCH /sobjects/ContentNote/{id}",
                     _call("ContentNote", "update", note, body),
                 )
-                return WriteResult(record.object, record.external_id, WriteOutcome.UPDATED, note)
             except NotFoundError:
-                pass  # deleted in Salesforce meanwhile: made again below
-        created = self.api.call("POST /sobjects/ContentNote", _call("ContentNote", "create", body))
-        note = str(created["id"])
-        self.api.call(
-            "POST /sobjects/ContentDocumentLink",
-            _call(
-                "ContentDocumentLink",
-                "create",
-                {"ContentDocumentId": note, "LinkedEntityId": task, "ShareType": "V"},
-            ),
-        )
-        return WriteResult(record.object, record.external_id, WriteOutcome.CREATED, note)
+                note = None  # deleted in Salesforce meanwhile: made again below
+        if note is None:
+            created = self.api.call(
+                "POST /sobjects/ContentNote", _call("ContentNote", "create", body)
+            )
+            note = str(created["id"])
+            self.written[call] = note
+            outcome = WriteOutcome.CREATED
+        if record.crm_id is None and note not in self.linked:
+            self.api.call(
+                "POST /sobjects/ContentDocumentLink",
+                _call(
+                    "ContentDocumentLink",
+                    "create",
+                    {"ContentDocumentId": note, "LinkedEntityId": task, "ShareType": "V"},
+                ),
+            )
+            self.linked.add(note)
+        return WriteResult(record.object, call, outcome, note)
 
     def _find(self, task: str, record: CrmRecord) -> str | None:
         """The note of this call already linked to ``task``, if any (found by its title)."""
@@ -105,8 +122,9 @@ class TranscriptNotes:
             "GET /query (ContentNote by id)",
             _query(format_soql("SELECT Id, Title FROM ContentNote WHERE Id IN {}", ids)),
         )["records"]
+        own = re.compile(rf"(?<![\w-]){re.escape(record.external_id)}(?![\w-])")
         for note in notes:
-            if record.external_id in str(note.get("Title") or ""):
+            if own.search(str(note.get("Title") or "")):
                 return str(note["Id"])
         return None
 

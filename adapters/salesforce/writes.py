@@ -30,7 +30,7 @@ from typing import Any
 
 from adapters.base import CrmRecord, WriteOutcome, WriteResult
 from adapters.salesforce.api import SalesforceApi
-from connector.errors import InvalidResponseError
+from connector.errors import InvalidResponseError, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,18 @@ class SObjectWriter:
         by_key = [r for r in records if r.key not in ids]
         results = {}
         if by_key and self.bulk_threshold and len(by_key) >= self.bulk_threshold:
-            results.update(self._bulk(by_key))
+            try:
+                results.update(self._bulk(by_key))
+            except TransientError as exc:
+                # The job failed as a whole (a row it could not read, a job limit): the
+                # same rows through Collections, 200 per request, rather than again.
+                log.warning("salesforce: Bulk job failed (%s); using Collections", exc)
+                results.update(self._collections(by_key, ids={}))
+            # Rows a second attempt fixes (locked, raced, create-only field) go again
+            # through Collections, which retries them.
+            again = [r for r in by_key if results[r.key].error_class in RETRIED]
+            if again:
+                results.update(self._collections(again, ids={}))
         else:
             results.update(self._collections(by_key, ids={}))
         results.update(self._collections(by_id, ids=ids))
@@ -105,7 +116,9 @@ class SObjectWriter:
                 for record, answer in zip(chunk, answers, strict=True):
                     result, again = _result(record, answer, ids.get(record.key))
                     if again is not None and attempt < self.api.config.max_attempts:
-                        if again == "INVALID_FIELD_FOR_INSERT_UPDATE":
+                        if again in ("INVALID_FIELD_FOR_INSERT_UPDATE", "DUPLICATE_VALUE"):
+                            # It exists now (ours or a racing writer's): update, without
+                            # the fields Salesforce takes on create only.
                             dropped[record.key] = CREATE_ONLY.get(record.crm_object, frozenset())
                         retry.append(record)
                     results[record.key] = result
@@ -155,7 +168,10 @@ class SObjectWriter:
             bulk = getattr(sf.bulk2, sobject)
             jobs = bulk.upsert(records=rows, external_id_field=field, wait=self.bulk_poll_seconds)
             return [
-                (bulk.get_successful_records(job["job_id"]), bulk.get_failed_records(job["job_id"]))
+                (
+                    _utf8(bulk.get_successful_records(job["job_id"])),
+                    _utf8(bulk.get_failed_records(job["job_id"])),
+                )
                 for job in jobs
             ]
 
@@ -218,9 +234,20 @@ def _result(
 
 
 def _csv(value: Any) -> str:
+    """A CSV cell for Bulk: line breaks as LF, the job's line ending (a CR would make
+    Salesforce refuse the whole job)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _utf8(text: str) -> str:
+    """Result files come as text/csv without a charset, which requests reads as
+    ISO-8859-1; they are UTF-8."""
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
 
 
 def raise_invalid(route: str, answer: Any) -> None:

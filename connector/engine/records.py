@@ -179,14 +179,14 @@ class RecordPath:
         API) in batches of one object type each, and settle each result into the
         checkpoint of its page."""
         owner: dict[tuple[str, str], list[Checkpoint]] = {}
-        pending: list[tuple[CrmRecord, str, str | None]] = []
+        latest: dict[tuple[str, str], tuple[CrmRecord, str, str | None]] = {}
         for cp in cps:
             for item in cp.pending:
-                if item[0].key not in owner:  # the same record twice: written once
-                    owner[item[0].key] = []
-                    pending.append(item)
-                owner[item[0].key].append(cp)
+                # The same record on two pages: written once, as the later page has it.
+                owner.setdefault(item[0].key, []).append(cp)
+                latest[item[0].key] = item
             cp.pending = []
+        pending = list(latest.values())
         size = max(1, dest.writer.batch_size)
         for batch in _batches(pending, size, list(dest.mapping.objects)):
             results = {r.key: r for r in self.write(dest, [b[0] for b in batch])}

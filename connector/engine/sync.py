@@ -201,7 +201,8 @@ class SyncEngine:
                         defer=gather > 0,
                     )
                     buffer.append((cp, None))
-                    if _gathered(buffer) >= gather:
+                    waiting = _gathered(buffer)
+                    if waiting == 0 or waiting >= gather:
                         self._flush(run, stream, buffer)
                     self.progress(run.name, stream, len(page.items) + len(page.invalid))
                 if buffer:
@@ -359,7 +360,8 @@ class SyncEngine:
                         )
                         buffers[run.name].append((cp, after))
                         latest[run.name] = after
-                        if _gathered(buffers[run.name]) >= gather:
+                        waiting = _gathered(buffers[run.name])
+                        if waiting == 0 or waiting >= gather:  # nothing to gather: commit
                             self._flush(run, stream, buffers[run.name])
                     except Exception as exc:  # this adapter stops; the others go on
                         run.exception = exc
@@ -369,6 +371,11 @@ class SyncEngine:
                     return
         except Exception as exc:  # Revont failed: every member of the group stops here
             for run in members:
+                if run.exception is None and buffers[run.name]:
+                    try:  # keep what the gathered pages paid for
+                        self._flush(run, stream, buffers[run.name])
+                    except Exception as flush_exc:
+                        run.exception = flush_exc
                 run.exception = run.exception or exc
             return
         for run in members:  # the window's end: write what was gathered
@@ -383,6 +390,7 @@ class SyncEngine:
     ) -> None:
         """Write the gathered pages' records, then commit each page's checkpoint in order."""
         self.records.flush(run.dest, stream, [cp for cp, _ in buffer], run.counts)
+        self._renew_lease(run.name)  # a long (bulk) write: still ours before committing
         for cp, after in buffer:
             self.records.commit(run.dest, stream, cp, after)
             if after is not None:

@@ -306,3 +306,22 @@ def test_an_external_id_twice_in_one_write_is_sent_in_two_rounds(sf, make_sf_ada
     assert all(r.outcome != WriteOutcome.REJECTED for r in results)
     [task] = sf.org.records("Task")
     assert task["Subject"] == "third"
+
+
+def test_a_person_salesforce_would_not_create_holds_the_task_for_a_retry(sf, make_sf_adapter):
+    adapter = make_sf_adapter(sf)
+    sf.org.lock("Lead", "prospect:new@acme.example")  # held by another process, for now
+    [held] = adapter.upsert([call(1, "new@acme.example")])
+    assert held.error_class == "LINK_TARGET_MISSING" and sf.org.records("Task") == []
+    sf.org.unlock()
+    [done] = adapter.upsert([call(1, "new@acme.example")])  # the failure retry
+    [lead] = sf.org.records("Lead")
+    assert sf.org.get("Task", done.crm_id)["WhoId"] == lead["Id"]
+
+
+def test_line_breaks_of_any_kind_do_not_sink_a_bulk_job(sf, make_sf_adapter):
+    adapter = make_sf_adapter(sf, bulk_threshold=5)
+    records = [call(n, Description=f"Line one\r\nline two\rline three {n}") for n in range(6)]
+    results = adapter.upsert(records)
+    assert {r.outcome for r in results} == {WriteOutcome.CREATED}
+    assert all("line two\nline three" in t["Description"] for t in sf.org.records("Task"))
