@@ -364,17 +364,22 @@ def test_an_edited_contact_is_caught_by_reconciliation(world):
     assert record.values["name"] == "Renamed Person"
 
 
-def test_pages_are_gathered_for_an_adapter_with_a_bulk_api(make_sandbox, make_client, tmp_path):
-    """An adapter that asks for ``gather_rows`` gets several pages in one write; every
-    record still lands once, and every page's checkpoint is committed."""
+def gathering(make_sandbox, make_client, tmp_path, rows):
+    """A sandbox, store, memory CRM asking for ``rows`` gathered, and an engine."""
     sandbox = make_sandbox(calls=240, contacts=60, anchor=datetime.now(UTC))
-    client = make_client(sandbox, page_size=25)
+    client = make_client(sandbox, page_size=25, max_attempts=1)
     store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
     path = tmp_path / "mapping.toml"
     path.write_text(textwrap.dedent(MAPPING))
-    crm = MemoryAdapter(MemoryConfig(batch_size=5_000, gather_rows=150))
+    crm = MemoryAdapter(MemoryConfig(batch_size=5_000, gather_rows=rows))
     dest = Destination("memory", crm, load_mapping(path))
-    engine = SyncEngine(client, store, {"memory": dest}, options=EngineOptions())
+    return sandbox, store, crm, SyncEngine(client, store, {"memory": dest})
+
+
+def test_pages_are_gathered_for_an_adapter_with_a_bulk_api(make_sandbox, make_client, tmp_path):
+    """An adapter that asks for ``gather_rows`` gets several pages in one write; every
+    record still lands once, and every page's checkpoint is committed."""
+    sandbox, store, crm, engine = gathering(make_sandbox, make_client, tmp_path, 150)
     report = engine.run("memory")
     assert report.status == "succeeded"
     calls = sandbox.workspace.calls.by_id
@@ -398,14 +403,7 @@ def test_gathered_pages_are_kept_when_revont_fails_mid_window(
 ):
     """Revont fails after some gathered pages: they are written and committed before the
     run stops, so the next run starts after them."""
-    sandbox = make_sandbox(calls=240, contacts=60, anchor=datetime.now(UTC))
-    client = make_client(sandbox, page_size=25, max_attempts=1)
-    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
-    path = tmp_path / "mapping.toml"
-    path.write_text(textwrap.dedent(MAPPING))
-    crm = MemoryAdapter(MemoryConfig(batch_size=5_000, gather_rows=2_000))
-    dest = Destination("memory", crm, load_mapping(path))
-    engine = SyncEngine(client, store, {"memory": dest}, options=EngineOptions())
+    sandbox, store, crm, engine = gathering(make_sandbox, make_client, tmp_path, 2_000)
     sandbox.inject(FaultRule(kind="status", status=500, path="/calls", skip=3, count=None))
     report = engine.run_all(["memory"])[0]
     assert report.status == "failed"

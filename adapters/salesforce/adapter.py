@@ -43,6 +43,10 @@ from adapters.salesforce.setup import check_fields, require_fields
 from adapters.salesforce.writes import SObjectWriter, rejected
 
 PEOPLE = ("Contact", "Lead")
+#: Per-record codes saying a referenced record (the person in WhoId) is gone.
+STALE_REFERENCE = frozenset(
+    {"ENTITY_IS_DELETED", "INVALID_CROSS_REFERENCE_KEY", "FIELD_INTEGRITY_EXCEPTION"}
+)
 _TEXT_TYPES = ("string", "textarea", "email", "phone", "url", "combobox")
 #: Objects ``describe_fields`` reports.
 DESCRIBED = ("Contact", "Lead", "Task", "ContentNote")
@@ -70,6 +74,7 @@ class SalesforceAdapter:
         #: The engine gathers this many rows of an object across pages, so a large run
         #: (a first sync, a resync) reaches Bulk API 2.0 instead of 200-record requests.
         self.gather_rows = config.bulk_threshold
+        self.batch_size = max(SalesforceAdapter.batch_size, config.bulk_threshold)
         self._checked: set[tuple[str, str]] = set()
         self._closed = False
 
@@ -228,6 +233,12 @@ class SalesforceAdapter:
             if record.key not in held:
                 ready.append(replace(record, values=values))
         results = {**held, **self.writer.upsert(ready)}
+        for record in ready:  # a person deleted or merged since it was cached: look again
+            outcome = results.get(record.key)
+            if outcome is not None and outcome.error_class in STALE_REFERENCE:
+                for link in record.links:
+                    if link.field and record.values.get(link.field) is not None:
+                        self.people.forget_email(str(link.value))
         for record in ready:  # call Tasks, for the transcript notes linked to them
             task = results.get(record.key)
             if record.external_id_field == CALL_ID_FIELD and task and task.crm_id:

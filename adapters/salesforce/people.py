@@ -63,6 +63,9 @@ class People:
         while len(self._absent) > CACHE_SIZE:
             self._absent.popitem(last=False)
 
+    def forget_email(self, email: str) -> None:
+        self._cache.pop(email.strip().lower(), None)
+
     def forget(self, record_id: str) -> None:
         for key in [k for k, v in self._cache.items() if v[1] == record_id]:
             del self._cache[key]

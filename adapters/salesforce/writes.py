@@ -160,8 +160,7 @@ class SObjectWriter:
         rows = []
         for record in records:
             payload = _payload(record, None, frozenset())
-            # An empty cell leaves a field unchanged (as a missing value does in Collections).
-            rows.append({c: _csv(payload.get(c, "")) for c in columns})
+            rows.append({c: _cell(payload, c) for c in columns})
         route = f"POST /jobs/ingest ({sobject} upsert by {field})"
 
         def run(sf: Any) -> list[tuple[str, str]]:
@@ -239,6 +238,15 @@ def _csv(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value).replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _cell(payload: dict[str, Any], column: str) -> str:
+    """A Bulk cell: empty leaves the field unchanged (as a value left out of a Collections
+    request does); ``#N/A`` clears it (as an empty value does there)."""
+    if column not in payload:
+        return ""
+    value = payload[column]
+    return "#N/A" if value == "" else _csv(value)
 
 
 def _utf8(text: str) -> str:

@@ -325,3 +325,22 @@ def test_line_breaks_of_any_kind_do_not_sink_a_bulk_job(sf, make_sf_adapter):
     results = adapter.upsert(records)
     assert {r.outcome for r in results} == {WriteOutcome.CREATED}
     assert all("line two\nline three" in t["Description"] for t in sf.org.records("Task"))
+
+
+def test_a_person_deleted_in_salesforce_is_looked_up_again(sf, make_sf_adapter):
+    ann = sf.org.add("Contact", Email="ann@example.com", LastName="Lee")
+    adapter = make_sf_adapter(sf)
+    adapter.upsert([call(1, "ann@example.com")])
+    from simple_salesforce.api import Salesforce
+
+    client = Salesforce(
+        instance_url=sf.instance_url,
+        session_id=sf.issue_access_token(),
+        session=adapter.api.session,
+    )
+    client.Contact.delete(ann["Id"])  # someone deletes Ann in Salesforce
+    [refused] = adapter.upsert([call(2, "ann@example.com")])
+    assert refused.outcome == WriteOutcome.REJECTED
+    [retried] = adapter.upsert([call(2, "ann@example.com")])  # the failure retry
+    [lead] = sf.org.records("Lead")  # looked up again: gone, so a new Lead
+    assert sf.org.get("Task", retried.crm_id)["WhoId"] == lead["Id"]
