@@ -527,11 +527,11 @@ def sandbox_salesforce(
 )
 @friendly_errors
 def demo_command(calls: int, contacts: int, rate_limit: int) -> None:
-    """Try the whole sync with nothing to set up: the Revont sandbox on loopback, the
-    shipped HubSpot mapping, the in-memory CRM, a first and an incremental run.
+    """Try the whole sync with nothing to set up: the Revont, HubSpot and Salesforce
+    sandboxes on loopback, the shipped mappings, both CRM adapters over HTTP, a first
+    and an incremental run into both CRMs at once.
 
-    No credentials, nothing external. The HubSpot and Salesforce sandboxes join
-    when their adapters land.
+    No credentials, nothing external; it takes a few seconds.
     """
     from connector.demo import run_demo
 
