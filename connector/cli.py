@@ -330,6 +330,25 @@ def failures_discard(app: AppContext, ids: tuple[int, ...]) -> None:
     )
 
 
+# -- daemon ------------------------------------------------------------------------------
+
+
+@cli.command("daemon")
+@click.option("--adapter", "adapters", multiple=True, help="Only this adapter (repeatable).")
+@click.pass_obj
+@friendly_errors
+def daemon_command(app: AppContext, adapters: tuple[str, ...]) -> None:
+    """Run each enabled adapter's sync on its schedule until SIGTERM or Ctrl-C.
+
+    Schedules come from [daemon] (interval_seconds or cron, per adapter under
+    [daemon.adapters.NAME]); a stop finishes and checkpoints the page in flight
+    within [daemon] grace_seconds. Restart the daemon to pick up schedule changes.
+    """
+    from connector.scheduler import Daemon
+
+    sys.exit(Daemon(app.config(), list(adapters) or None).run())
+
+
 # -- setup -------------------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ translated where they enter, in exactly one place per boundary, into this tree::
     └── SyncAbortedError             stop this run cleanly, state intact, resume next run
         ├── QuotaExhaustedError      waiting for the quota would take longer than allowed
         ├── PaginationError          the API broke its paging contract (a loop)
+        ├── StopRequestedError       the process is shutting down; the last page is saved
         └── LeaseHeldError           another process is syncing this adapter now
 
 Every :class:`ApiError` carries ``service``, ``method``, ``path``, ``status``,
@@ -175,6 +176,10 @@ class QuotaExhaustedError(SyncAbortedError):
 
 class PaginationError(SyncAbortedError):
     """The API broke its paging contract, e.g. repeated a cursor; continuing would loop."""
+
+
+class StopRequestedError(SyncAbortedError):
+    """The process was asked to stop (SIGTERM): the page in flight was checkpointed."""
 
 
 class LeaseHeldError(SyncAbortedError):

@@ -96,6 +96,37 @@ class SyncSettings(SecretsModel):
         return value
 
 
+class ScheduleSettings(SecretsModel):
+    """When an adapter's incremental run starts: every ``interval_seconds``, or on a
+    ``cron`` expression (five fields, e.g. ``*/5 * * * *``; UTC) when given."""
+
+    interval_seconds: int = Field(default=300, ge=1)
+    cron: str | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _five_fields(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("give five fields: minute hour day month weekday, e.g. '*/5 * * * *'")
+        return value
+
+
+class DaemonSettings(ScheduleSettings):
+    """The ``[daemon]`` table: ``revont-sync daemon``'s schedules and shutdown."""
+
+    #: Up to this many seconds added to each start, so adapters do not all start together.
+    jitter_seconds: int = Field(default=10, ge=0)
+    #: On SIGTERM or SIGINT, how long the run in flight may take to finish its page and
+    #: checkpoint before the daemon exits anyway (the next start resumes from the last
+    #: checkpoint either way).
+    grace_seconds: float = Field(default=30.0, gt=0)
+    #: Per-adapter schedules, e.g. [daemon.adapters.salesforce] cron = "0 * * * *".
+    adapters: dict[str, ScheduleSettings] = Field(default_factory=dict)
+
+    def schedule(self, adapter: str) -> ScheduleSettings:
+        return self.adapters.get(adapter, self)
+
+
 class StateSettings(SecretsModel):
     """The ``[state]`` table: where cursors, id maps and run history are kept."""
 
@@ -192,6 +223,7 @@ class _Sources(BaseSettings):
     revont: dict[str, Any] = Field(default_factory=dict)
     state: dict[str, Any] = Field(default_factory=dict)
     sync: dict[str, Any] = Field(default_factory=dict)
+    daemon: dict[str, Any] = Field(default_factory=dict)
     adapters: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
     @classmethod
@@ -216,6 +248,7 @@ class Config:
     state: StateSettings
     adapters: dict[str, AdapterConfig] = field(default_factory=dict)
     sync: SyncSettings = field(default_factory=SyncSettings)
+    daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     @property
     def state_url(self) -> str:
@@ -273,6 +306,7 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment, need_revont_key: b
         problems.append(ConfigProblem("revont.api_key", f"missing secret; {hint}"))
     state = _validate(StateSettings, merged.state, "state", context, env, problems)
     sync = _validate(SyncSettings, merged.sync, "sync", context, env, problems)
+    daemon = _validate(DaemonSettings, merged.daemon, "daemon", context, env, problems)
     adapters: dict[str, AdapterConfig] = {}
     for name, table in merged.adapters.items():
         if name not in env.registry:
@@ -284,8 +318,10 @@ def _load(path: Path, raw: dict[str, Any], env: _Environment, need_revont_key: b
             adapters[name] = cfg
     if problems:
         raise ConfigError(source, problems)
-    assert revont is not None and state is not None and sync is not None
-    return Config(path=path, revont=revont, state=state, adapters=adapters, sync=sync)
+    assert revont is not None and state is not None and sync is not None and daemon is not None
+    return Config(
+        path=path, revont=revont, state=state, adapters=adapters, sync=sync, daemon=daemon
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -312,7 +348,7 @@ def _table_shapes(raw: dict[str, Any]) -> list[ConfigProblem]:
     """Tables that are not tables: reported before the environment is laid over them."""
     found = [
         ConfigProblem(key, f"must be a table ([{key}]), not {type(raw[key]).__name__}")
-        for key in ("revont", "state", "sync", "adapters")
+        for key in ("revont", "state", "sync", "daemon", "adapters")
         if key in raw and not isinstance(raw[key], dict)
     ]
     adapters = raw.get("adapters")
@@ -429,6 +465,7 @@ def describe(config: Config) -> dict[str, Any]:
         "revont": table(config.revont),
         "state": {"url": _hide_password(config.state_url)},
         "sync": config.sync.model_dump(mode="json"),
+        "daemon": config.daemon.model_dump(mode="json"),
         "adapters": {name: table(cfg) for name, cfg in config.adapters.items()},
     }
 
@@ -436,6 +473,7 @@ def describe(config: Config) -> dict[str, Any]:
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "Config",
+    "DaemonSettings",
     "RevontSettings",
     "StateSettings",
     "SyncSettings",

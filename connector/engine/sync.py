@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -61,6 +62,7 @@ from connector.errors import (
     MalformedRecordError,
     NotFoundError,
     QuotaExhaustedError,
+    StopRequestedError,
 )
 from connector.quota import Clock, SystemClock
 from connector.revont.client import RevontSource
@@ -107,6 +109,8 @@ class SyncEngine:
         self.records = RecordPath(client, store, self.options, self.clock)
         #: Told (adapter, stream, records) after each page is committed: progress bars, logs.
         self.progress = progress or (lambda adapter, stream, n: None)
+        #: Set (by a signal handler) to stop runs at the next page boundary, checkpointed.
+        self.stop_requested = threading.Event()
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.clock.time(), UTC)
@@ -153,6 +157,8 @@ class SyncEngine:
         for stream in streams:
             groups: dict[tuple[Any, ...], list[ActiveRun]] = {}
             for run in runs:
+                if run.exception is None and self.stop_requested.is_set():
+                    run.exception = StopRequestedError("asked to stop before " + stream)
                 if run.exception is None:
                     state = self._open_window(run, stream, now)
                     key = (state.window_from, state.window_to, state.window_cursor)
@@ -160,6 +166,8 @@ class SyncEngine:
             for members in groups.values():
                 self._sync_group(stream, members, runs)
         for run in runs:
+            if run.exception is None and self.stop_requested.is_set():
+                run.exception = StopRequestedError("asked to stop before enrichment")
             if run.exception is None:
                 try:
                     if "calls" in streams:
@@ -273,8 +281,8 @@ class SyncEngine:
         )
         if run.exception is None:
             status = "succeeded"
-        elif isinstance(run.exception, QuotaExhaustedError):
-            status = "stopped"  # cleanly, for a quota: state intact, the next run resumes
+        elif isinstance(run.exception, QuotaExhaustedError | StopRequestedError):
+            status = "stopped"  # cleanly (a quota, a shutdown): state intact, next run resumes
         else:
             status = "failed"
         self.store.finish_run(
@@ -361,8 +369,13 @@ class SyncEngine:
                         buffers[run.name].append((cp, after))
                         latest[run.name] = after
                         waiting = _gathered(buffers[run.name])
-                        if waiting == 0 or waiting >= gather:  # nothing to gather: commit
+                        stopping = self.stop_requested.is_set()
+                        if waiting == 0 or waiting >= gather or stopping:
                             self._flush(run, stream, buffers[run.name])
+                        if stopping:
+                            raise StopRequestedError(
+                                "asked to stop; the run stopped after checkpointing its page"
+                            )
                     except Exception as exc:  # this adapter stops; the others go on
                         run.exception = exc
                         continue

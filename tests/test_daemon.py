@@ -1,0 +1,95 @@
+"""`revont-sync daemon` as a subprocess: schedules converge, SIGTERM stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+from adapters.memory import MemoryAdapter, MemoryConfig
+from connector.sandbox import FaultRule
+from connector.state import SqlStateStore
+from tests.test_sync_cli import MAPPING
+
+
+def start_daemon(sandbox, tmp_path, interval: int = 1):
+    (tmp_path / "mapping.toml").write_text(MAPPING)
+    config = tmp_path / "revont-sync.toml"
+    config.write_text(
+        f'[revont]\nbase_url = "{sandbox.api_url}"\n'
+        f'[state]\nurl = "sqlite:///{tmp_path / "state.db"}"\n'
+        f"[daemon]\ninterval_seconds = {interval}\njitter_seconds = 0\ngrace_seconds = 20\n"
+        '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n'
+    )
+    env = {**os.environ, "REVONT_API_KEY": sandbox.read_key, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "connector.cli", "--config", str(config), "daemon"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )  # fmt: skip
+
+
+def crm_calls(path) -> int:
+    if not path.exists():
+        return 0
+    crm = MemoryAdapter(MemoryConfig(path=path))
+    try:
+        return len(crm.records("call"))
+    finally:
+        crm.close()
+
+
+def test_the_daemon_converges_and_picks_up_new_calls_then_stops_on_sigterm(
+    make_sandbox, tmp_path
+):
+    sandbox = make_sandbox(calls=80, contacts=20, anchor=datetime.now(UTC))
+    proc = start_daemon(sandbox, tmp_path)
+    try:
+        deadline = time.monotonic() + 60
+        while crm_calls(tmp_path / "crm.db") < 80 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert crm_calls(tmp_path / "crm.db") == 80
+        sandbox.add_call(duration_seconds=120)  # the next scheduled run brings it
+        while crm_calls(tmp_path / "crm.db") < 81 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert crm_calls(tmp_path / "crm.db") == 81
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "daemon: stopped" in stderr
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    runs = store.runs(adapter="memory", limit=50)
+    assert len(runs) >= 2 and {r.status for r in runs} <= {"succeeded", "stopped"}
+    # No lease left behind: another process may run the adapter at once.
+    lease = store.acquire_lease(
+        "sync:memory", "other:1", now=datetime.now(UTC), ttl=timedelta(minutes=1)
+    )
+    assert lease is None
+    store.close()
+
+
+def test_sigterm_mid_run_checkpoints_the_page_and_exits_0(make_sandbox, tmp_path):
+    sandbox = make_sandbox(calls=400, contacts=10, anchor=datetime.now(UTC))
+    # Slow pages, so the first run is surely in flight when the signal comes.
+    sandbox.inject(FaultRule(kind="latency", seconds=0.4, path="/calls", count=None))
+    proc = start_daemon(sandbox, tmp_path, interval=3600)
+    try:
+        deadline = time.monotonic() + 60
+        while crm_calls(tmp_path / "crm.db") == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert crm_calls(tmp_path / "crm.db") > 0
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    landed = crm_calls(tmp_path / "crm.db")
+    assert 0 < landed < 400  # stopped mid-window
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'state.db'}")
+    [run] = store.runs(adapter="memory")
+    assert run.status == "stopped"
+    state = store.stream("memory", "calls")
+    assert state.window_cursor is not None  # the next start resumes from the checkpoint
+    store.close()
