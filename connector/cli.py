@@ -228,12 +228,16 @@ def _streams(stream: str | None) -> list[str]:
     return [stream] if stream else ["contacts", "calls"]
 
 
+WAIT_HELP = "When another process (the daemon) holds an adapter's lease, wait for it."
+
+
 @cli.command("run")
 @click.option("--adapter", "adapters", multiple=True, help="Only this adapter (repeatable).")
 @click.option("--stream", type=STREAM_CHOICE, help="Only this stream.")
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
 @click.pass_obj
 @friendly_errors
-def run_command(app: AppContext, adapters: tuple[str, ...], stream: str | None) -> None:
+def run_command(app: AppContext, adapters: tuple[str, ...], stream: str | None, wait: bool) -> None:
     """Run one incremental sync of every enabled adapter (or those named).
 
     Pulls what Revont created since the last run, pushes new and changed
@@ -242,7 +246,7 @@ def run_command(app: AppContext, adapters: tuple[str, ...], stream: str | None) 
     """
     from connector.sync_commands import run
 
-    sys.exit(run(app.config(), list(adapters), _streams(stream), Console()))
+    sys.exit(run(app.config(), list(adapters), _streams(stream), Console(), wait=wait))
 
 
 @cli.command("resync")
@@ -259,10 +263,17 @@ def run_command(app: AppContext, adapters: tuple[str, ...], stream: str | None) 
     help="Records created up to this date or time (UTC).",
 )
 @click.option("--force", is_flag=True, help="Write even records whose payload is unchanged.")
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
 @click.pass_obj
 @friendly_errors
 def resync_command(
-    app: AppContext, adapter: str, stream: str | None, since: Any, until: Any, force: bool
+    app: AppContext,
+    adapter: str,
+    stream: str | None,
+    since: Any,
+    until: Any,
+    force: bool,
+    wait: bool,
 ) -> None:
     """Map records again and push what changed, e.g. after fixing a mapping.
 
@@ -275,7 +286,9 @@ def resync_command(
 
     since = since.replace(tzinfo=UTC) if since else None
     until = until.replace(tzinfo=UTC) if until else None
-    sys.exit(resync(app.config(), adapter, _streams(stream), since, until, force, Console()))
+    sys.exit(
+        resync(app.config(), adapter, _streams(stream), since, until, force, Console(), wait=wait)
+    )
 
 
 @cli.command("status")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -20,13 +21,15 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from rich.table import Table
 
 from connector.engine import RunReport, SyncEngine
-from connector.errors import ConfigError
+from connector.errors import ConfigError, LeaseHeldError
 from connector.settings import Config
 from connector.state import Run, SqlStateStore
 from connector.wiring import build_engine
 
 log = logging.getLogger("revont_sync.sync")
 ProgressHook = Callable[[str, str, int], None]
+#: Seconds between attempts to take a lease another process holds (``--wait``).
+WAIT_POLL_SECONDS = 2.0
 COUNT_COLUMNS = ("pulled", "created", "updated", "unchanged", "skipped", "failed")
 
 
@@ -75,12 +78,29 @@ def _engine_with_progress(
         engine.store.close()
 
 
-def run(config: Config, adapters: list[str], streams: list[str], console: Console) -> int:
+def run(
+    config: Config,
+    adapters: list[str],
+    streams: list[str],
+    console: Console,
+    *,
+    wait: bool = False,
+) -> int:
     """One incremental run per adapter, sharing the Revont pages they all need; 1 if any
     failed or stopped (its state stays at its last checkpoint), 2 if one was refused for
-    its configuration (e.g. a CRM not set up)."""
+    its configuration (e.g. a CRM not set up). An adapter whose lease another process
+    holds (the daemon) is refused at once, saying who holds it, or with ``wait`` run as
+    soon as the lease is free."""
     with _engine_with_progress(config, adapters or None, console) as engine:
         reports = engine.run_all(list(engine.destinations), trigger="manual", streams=streams)
+        while wait and any(r.status == "refused" for r in reports):
+            held = [r for r in reports if r.status == "refused"]
+            for report in held:
+                console.print(f"{escape(report.adapter)}: waiting: {escape(str(report.error))}")
+            time.sleep(WAIT_POLL_SECONDS)
+            again = engine.run_all([r.adapter for r in held], trigger="manual", streams=streams)
+            done = {r.adapter: r for r in again}
+            reports = [done.get(r.adapter, r) for r in reports]
     for report in reports:
         if report.exception is not None:
             console.print(
@@ -101,9 +121,21 @@ def resync(
     until: datetime | None,
     force: bool,
     console: Console,
+    *,
+    wait: bool = False,
 ) -> int:
     with _engine_with_progress(config, [adapter], console) as engine:
-        report = engine.resync(adapter, streams=streams, since=since, until=until, force=force)
+        while True:
+            try:
+                report = engine.resync(
+                    adapter, streams=streams, since=since, until=until, force=force
+                )
+                break
+            except LeaseHeldError as exc:
+                if not wait:
+                    raise
+                console.print(f"{escape(adapter)}: waiting: {escape(str(exc))}")
+                time.sleep(WAIT_POLL_SECONDS)
     _print_reports([report], console)
     return 0
 

@@ -145,3 +145,24 @@ def test_a_hubspot_portal_without_the_id_properties_is_refused_until_setup(make_
         ran = cli_run("run")
         assert ran.exit_code == 0, ran.output
         assert hs.portal.records("calls")
+
+
+def test_run_and_resync_fail_fast_or_wait_while_another_process_holds_the_lease(
+    make_sandbox, tmp_path
+):
+    from datetime import timedelta
+
+    from connector.state import SqlStateStore
+
+    sandbox, run, crm_db = setup(make_sandbox, tmp_path)
+    store = SqlStateStore(f"sqlite:///{tmp_path / 'revont-sync.db'}")
+    held = dict(now=datetime.now(UTC), ttl=timedelta(seconds=3))
+    assert store.acquire_lease("sync:memory", "daemon-host:4242", **held) is None
+    refused = run("run")
+    assert refused.exit_code == 1
+    assert "daemon-host:4242" in refused.output  # who holds it
+    assert run("resync", "--adapter", "memory").exit_code == 1
+    waited = run("run", "--wait")  # the lease expires after 3 s; then it runs
+    assert waited.exit_code == 0, waited.output
+    assert "waiting" in waited.output and crm_records(crm_db)
+    store.close()
