@@ -65,3 +65,44 @@ def make_client() -> Iterator[Callable[..., RevontClient]]:
 @pytest.fixture
 def client(sandbox: RevontSandbox, make_client: Callable[..., RevontClient]) -> RevontClient:
     return make_client(sandbox)
+
+
+POSTGRES_ENV = "REVONT_SYNC_TEST_POSTGRES_URL"
+
+
+def create_postgres_database() -> tuple[str, Any, str]:
+    """A fresh database on the test PostgreSQL: (SQLAlchemy URL, admin URL, name); skips
+    the test, saying how to enable it, without REVONT_SYNC_TEST_POSTGRES_URL."""
+    import os
+    import uuid
+
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get(POSTGRES_ENV)
+    if not base:
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV}, e.g. "
+            "postgresql://postgres@127.0.0.1:5432/test (.ci/run sets it)"
+        )
+    import psycopg
+
+    name = f"revont_sync_test_{uuid.uuid4().hex[:12]}"
+    admin = make_url(base).set(drivername="postgresql")
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(base).set(drivername="postgresql+psycopg", database=name)
+    return url.render_as_string(hide_password=False), admin, name
+
+
+def drop_postgres_database(admin: Any, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    url, admin, name = create_postgres_database()
+    yield url
+    drop_postgres_database(admin, name)

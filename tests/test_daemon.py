@@ -15,12 +15,13 @@ from connector.state import SqlStateStore
 from tests.test_sync_cli import MAPPING
 
 
-def start_daemon(sandbox, tmp_path, interval: int = 1):
+def start_daemon(sandbox, tmp_path, interval: int = 1, state: str | None = None, name="a"):
     (tmp_path / "mapping.toml").write_text(MAPPING)
-    config = tmp_path / "revont-sync.toml"
+    config = tmp_path / f"revont-sync-{name}.toml"
+    state = state or f"sqlite:///{tmp_path / 'state.db'}"
     config.write_text(
         f'[revont]\nbase_url = "{sandbox.api_url}"\n'
-        f'[state]\nurl = "sqlite:///{tmp_path / "state.db"}"\n'
+        f'[state]\nurl = "{state}"\n'
         f"[daemon]\ninterval_seconds = {interval}\njitter_seconds = 0\ngrace_seconds = 20\n"
         '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n'
     )
@@ -93,3 +94,30 @@ def test_sigterm_mid_run_checkpoints_the_page_and_exits_0(make_sandbox, tmp_path
     state = store.stream("memory", "calls")
     assert state.window_cursor is not None  # the next start resumes from the checkpoint
     store.close()
+
+
+def test_two_daemons_on_one_postgresql_never_run_an_adapter_at_once(
+    make_sandbox, tmp_path, postgres_url
+):
+    sandbox = make_sandbox(calls=150, contacts=10, anchor=datetime.now(UTC))
+    # Runs long enough (slow pages) that the two daemons' schedules keep colliding.
+    sandbox.inject(FaultRule(kind="latency", seconds=0.15, path="/calls", count=None))
+    daemons = [
+        start_daemon(sandbox, tmp_path, state=postgres_url, name=n) for n in ("a", "b")
+    ]
+    try:
+        time.sleep(8)
+    finally:
+        for proc in daemons:
+            proc.send_signal(signal.SIGTERM)
+        errors = [proc.communicate(timeout=30)[1] for proc in daemons]
+    assert [p.returncode for p in daemons] == [0, 0], errors
+    assert any("skipped" in e for e in errors)  # a start found the other's lease
+    store = SqlStateStore(postgres_url)
+    runs = sorted(store.runs(adapter="memory", limit=500), key=lambda r: r.started_at)
+    store.close()
+    assert len(runs) >= 2
+    for earlier, later in zip(runs, runs[1:], strict=False):
+        assert earlier.ended_at is not None
+        assert later.started_at >= earlier.ended_at, (earlier, later)
+    assert crm_calls(tmp_path / "crm.db") == 150

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 import threading
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,26 +17,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from connector.state import IdMapEntry, SqlStateStore, StreamState, failure_backoff
+from tests.conftest import create_postgres_database, drop_postgres_database
 
-POSTGRES_ENV = "REVONT_SYNC_TEST_POSTGRES_URL"
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-def _postgres_database():
-    base = os.environ.get(POSTGRES_ENV)
-    if not base:
-        pytest.skip(
-            f"PostgreSQL state tests need {POSTGRES_ENV}, e.g. "
-            "postgresql://postgres@127.0.0.1:5432/test (.ci/run sets it)"
-        )
-    import psycopg
-
-    name = f"revont_sync_test_{uuid.uuid4().hex[:12]}"
-    admin = make_url(base).set(drivername="postgresql")
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(base).set(drivername="postgresql+psycopg", database=name)
-    return url.render_as_string(hide_password=False), admin, name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -45,12 +27,9 @@ def url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'state' / 'revont-sync.db'}"
         return
-    url, admin, name = _postgres_database()
+    url, admin, name = create_postgres_database()
     yield url
-    import psycopg
-
-    with psycopg.connect(admin.render_as_string(hide_password=False), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_postgres_database(admin, name)
 
 
 @pytest.fixture
