@@ -23,9 +23,16 @@ from rich.table import Table
 
 from connector import __version__
 from connector.errors import ConfigError, RevontSyncError
+from connector.logs import configure_logging, redact
 from connector.mapping import shipped_mappings
 from connector.plugins import AdapterRegistry
-from connector.settings import DEFAULT_CONFIG_PATH, Config, describe, load_config
+from connector.settings import (
+    DEFAULT_CONFIG_PATH,
+    Config,
+    describe,
+    load_config,
+    secret_values,
+)
 from connector.wiring import build_revont_client
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,7 +74,9 @@ class AppContext:
         self.config_path = config_path
 
     def config(self) -> Config:
-        return load_config(self.config_path)
+        config = load_config(self.config_path)
+        redact(secret_values(config))  # never in a log line, whatever echoes it
+        return config
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -88,21 +97,22 @@ class AppContext:
     show_default=True,
     help="How much to log on stderr.",
 )
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "json", "text"]),
+    default="auto",
+    show_default=True,
+    envvar="REVONT_SYNC_LOG_FORMAT",
+    help="auto: JSON lines when stderr is not a terminal, readable lines on one.",
+)
 @click.pass_context
-def cli(ctx: click.Context, config_path: Path, log_level: str) -> None:
+def cli(ctx: click.Context, config_path: Path, log_level: str, log_format: str) -> None:
     """Keep your CRM in step with Revont calls, summaries and action items.
 
     Start with `revont-sync demo` (no credentials needed), then copy
     config.example.toml to revont-sync.toml and run `revont-sync config check`.
     """
-    logging.basicConfig(
-        level=log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    if log_level.upper() != "DEBUG":
-        # Schema migrations report each step at INFO; only problems are worth a line.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    configure_logging(log_level, log_format)
     ctx.obj = AppContext(config_path)
 
 

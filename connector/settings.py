@@ -258,6 +258,18 @@ class Config:
         return {name: cfg for name, cfg in self.adapters.items() if cfg.enabled}
 
 
+def secret_values(config: Config) -> list[str]:
+    """The values of every secret in ``config`` (to keep them out of logs)."""
+    values = []
+    models: list[SecretsModel] = [config.revont, *config.adapters.values()]
+    for model in models:
+        for name in model.secret_fields():
+            secret = getattr(model, name, None)
+            if secret is not None:
+                values.append(secret.get_secret_value())
+    return values
+
+
 def load_config(
     path: Path | str = DEFAULT_CONFIG_PATH,
     *,
@@ -479,4 +491,5 @@ __all__ = [
     "SyncSettings",
     "describe",
     "load_config",
+    "secret_values",
 ]

@@ -64,6 +64,7 @@ from connector.errors import (
     QuotaExhaustedError,
     StopRequestedError,
 )
+from connector.logs import log_context
 from connector.quota import Clock, SystemClock
 from connector.revont.client import RevontSource
 from connector.revont.pagination import Page
@@ -170,10 +171,11 @@ class SyncEngine:
                 run.exception = StopRequestedError("asked to stop before enrichment")
             if run.exception is None:
                 try:
-                    if "calls" in streams:
-                        self._enrich(run.dest, run.started, run.counts)
-                        self._reconcile(run.dest, run.counts)
-                    self._retry_failures(run.dest, run.counts, now=run.started)
+                    with log_context(run.name, run.run_id):
+                        if "calls" in streams:
+                            self._enrich(run.dest, run.started, run.counts)
+                            self._reconcile(run.dest, run.counts)
+                        self._retry_failures(run.dest, run.counts, now=run.started)
                 except Exception as exc:
                     run.exception = exc
         return [self._finish(run, shared_by=len(runs)) for run in runs] + refused
@@ -229,8 +231,9 @@ class SyncEngine:
         stopped it, after recording it."""
         run = self._begin(adapter, trigger)
         try:
-            run.dest.prepare()
-            work(run)
+            with log_context(run.name, run.run_id):
+                run.dest.prepare()
+                work(run)
         except Exception as exc:
             run.exception = exc
         report = self._finish(run)
@@ -354,32 +357,33 @@ class SyncEngine:
                     )
                     if after.window_to is None and state.watermark is None:
                         after = replace(after, reconciled_at=state.window_to)
-                    try:
-                        self._renew_lease(run.name)  # before writing, not after
-                        gather = _gather_rows(run.dest)
-                        cp = self.records.process(
-                            run.dest,
-                            stream,
-                            items,
-                            invalid,
-                            run.counts,
-                            details=details,
-                            defer=gather > 0,
-                        )
-                        buffers[run.name].append((cp, after))
-                        latest[run.name] = after
-                        waiting = _gathered(buffers[run.name])
-                        stopping = self.stop_requested.is_set()
-                        if waiting == 0 or waiting >= gather or stopping:
-                            self._flush(run, stream, buffers[run.name])
-                        if stopping:
-                            raise StopRequestedError(
-                                "asked to stop; the run stopped after checkpointing its page"
+                    with log_context(run.name, run.run_id):
+                        try:
+                            self._renew_lease(run.name)  # before writing, not after
+                            gather = _gather_rows(run.dest)
+                            cp = self.records.process(
+                                run.dest,
+                                stream,
+                                items,
+                                invalid,
+                                run.counts,
+                                details=details,
+                                defer=gather > 0,
                             )
-                    except Exception as exc:  # this adapter stops; the others go on
-                        run.exception = exc
-                        continue
-                    self.progress(run.name, stream, len(items) + len(invalid))
+                            buffers[run.name].append((cp, after))
+                            latest[run.name] = after
+                            waiting = _gathered(buffers[run.name])
+                            stopping = self.stop_requested.is_set()
+                            if waiting == 0 or waiting >= gather or stopping:
+                                self._flush(run, stream, buffers[run.name])
+                            if stopping:
+                                raise StopRequestedError(
+                                    "asked to stop; the run stopped after checkpointing its page"
+                                )
+                        except Exception as exc:  # this adapter stops; the others go on
+                            run.exception = exc
+                            continue
+                        self.progress(run.name, stream, len(items) + len(invalid))
                 if all(run.exception is not None for run in members):
                     return
         except Exception as exc:  # Revont failed: every member of the group stops here
