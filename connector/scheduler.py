@@ -31,7 +31,9 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.engine import SyncEngine
-from connector.errors import LeaseHeldError, StopRequestedError
+from connector.errors import StopRequestedError
+from connector.metrics import Metrics, serve_metrics
+from connector.sandbox import SandboxServer
 from connector.settings import Config
 from connector.wiring import build_engine
 
@@ -45,6 +47,8 @@ class Daemon:
         self.config = config
         self.engine: SyncEngine = build_engine(config, adapters)
         self.stopped = threading.Event()
+        self.metrics: Metrics | None = None
+        self.metrics_server: SandboxServer | None = None
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -79,6 +83,14 @@ class Daemon:
         previous = {
             sig: signal.signal(sig, self._ask_to_stop) for sig in (signal.SIGTERM, signal.SIGINT)
         }
+        if settings.metrics_address:
+            self.metrics = Metrics(self.engine, max_lag_seconds=settings.max_lag_seconds)
+            self.metrics_server = serve_metrics(self.metrics, settings.metrics_address)
+            log.info(
+                "daemon: metrics at %s/metrics, health at %s/healthz",
+                self.metrics_server.url,
+                self.metrics_server.url,
+            )
         self.scheduler.start()
         log.info("daemon: started (pid owner %s)", self.engine.owner)
         try:
@@ -113,20 +125,25 @@ class Daemon:
         if self.engine.stop_requested.is_set():
             return
         try:
-            report = self.engine.run(name, trigger="schedule")
-        except LeaseHeldError as exc:
-            log.info("daemon: %s skipped: %s", name, exc)
+            [report] = self.engine.run_all([name], trigger="schedule")
+        except Exception as exc:  # not a run's failure (those are reports): keep serving
+            log.error("daemon: %s could not run: %s: %s", name, type(exc).__name__, exc)
             return
-        except StopRequestedError:
+        if self.metrics is not None:
+            self.metrics.observe(report)
+        if report.status == "refused":
+            log.info("daemon: %s skipped: %s", name, report.error)
+        elif isinstance(report.exception, StopRequestedError):
             log.info("daemon: %s run stopped after checkpointing its page", name)
-            return
-        except Exception as exc:  # recorded in the run history by the engine; keep serving
-            log.error("daemon: %s run failed: %s: %s", name, type(exc).__name__, exc)
-            return
-        counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
-        log.info("daemon: %s run #%d %s (%s)", name, report.run_id, report.status, counts)
+        elif report.exception is not None:
+            log.error("daemon: %s run #%d failed: %s", name, report.run_id, report.error)
+        else:
+            counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items()))
+            log.info("daemon: %s run #%d %s (%s)", name, report.run_id, report.status, counts)
 
     def close(self) -> None:
+        if self.metrics_server is not None:
+            self.metrics_server.stop()
         self.engine.client.close()
         for dest in self.engine.destinations.values():
             dest.writer.close()

@@ -120,6 +120,10 @@ class DaemonSettings(ScheduleSettings):
     #: checkpoint before the daemon exits anyway (the next start resumes from the last
     #: checkpoint either way).
     grace_seconds: float = Field(default=30.0, gt=0)
+    #: Where to serve /metrics (Prometheus) and /healthz, host:port; "" turns them off.
+    metrics_address: str = "127.0.0.1:9464"
+    #: /healthz turns unhealthy when an adapter's newest synced call is older than this.
+    max_lag_seconds: float = Field(default=3600.0, gt=0)
     #: Per-adapter schedules, e.g. [daemon.adapters.salesforce] cron = "0 * * * *".
     adapters: dict[str, ScheduleSettings] = Field(default_factory=dict)
 

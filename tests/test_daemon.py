@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,15 @@ from connector.state import SqlStateStore
 from tests.test_sync_cli import MAPPING
 
 
-def start_daemon(sandbox, tmp_path, interval: int = 1, state: str | None = None, name="a"):
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_daemon(
+    sandbox, tmp_path, interval: int = 1, state: str | None = None, name="a", metrics=None
+):
     (tmp_path / "mapping.toml").write_text(MAPPING)
     config = tmp_path / f"revont-sync-{name}.toml"
     state = state or f"sqlite:///{tmp_path / 'state.db'}"
@@ -23,6 +32,7 @@ def start_daemon(sandbox, tmp_path, interval: int = 1, state: str | None = None,
         f'[revont]\nbase_url = "{sandbox.api_url}"\n'
         f'[state]\nurl = "{state}"\n'
         f"[daemon]\ninterval_seconds = {interval}\njitter_seconds = 0\ngrace_seconds = 20\n"
+        f'metrics_address = "{metrics or ""}"\n'
         '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n'
     )
     env = {**os.environ, "REVONT_API_KEY": sandbox.read_key, "PYTHONUNBUFFERED": "1"}
@@ -121,3 +131,50 @@ def test_two_daemons_on_one_postgresql_never_run_an_adapter_at_once(
         assert earlier.ended_at is not None
         assert later.started_at >= earlier.ended_at, (earlier, later)
     assert crm_calls(tmp_path / "crm.db") == 150
+
+
+def test_metrics_are_scraped_and_health_flips_when_a_run_fails(make_sandbox, tmp_path):
+    import requests
+    from prometheus_client.parser import text_string_to_metric_families
+
+    sandbox = make_sandbox(calls=80, contacts=10, anchor=datetime.now(UTC))
+    port = free_port()
+    proc = start_daemon(sandbox, tmp_path, metrics=f"127.0.0.1:{port}")
+    base = f"http://127.0.0.1:{port}"
+
+    def scrape() -> dict[tuple[str, tuple], float]:
+        text = requests.get(f"{base}/metrics", timeout=5).text
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    try:
+        deadline = time.monotonic() + 60
+        while crm_calls(tmp_path / "crm.db") < 80 and time.monotonic() < deadline:
+            time.sleep(0.3)
+        time.sleep(1.5)  # the run has been counted
+        samples = scrape()
+        runs = samples[("revont_sync_runs_total", (("adapter", "memory"), ("status", "succeeded")))]
+        assert runs >= 1
+        created = samples[("revont_sync_records_total", (("adapter", "memory"), ("outcome", "created")))]
+        assert created >= 80
+        assert samples[("revont_sync_api_requests_total", (("service", "revont"),))] > 0
+        assert ("revont_sync_lag_seconds", (("adapter", "memory"),)) in samples
+        assert samples[("revont_sync_failures_pending", (("adapter", "memory"),))] >= 0
+        health = requests.get(f"{base}/healthz", timeout=5)
+        assert health.status_code == 200 and health.json()["status"] == "ok"
+        # Revont starts failing: the next run fails, and health says so.
+        sandbox.inject(FaultRule(kind="status", status=500, count=None))
+        while time.monotonic() < deadline:
+            health = requests.get(f"{base}/healthz", timeout=5)
+            if health.status_code == 503:
+                break
+            time.sleep(0.3)
+        assert health.status_code == 503
+        assert "memory: the last run failed" in health.json()["problems"]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
