@@ -372,6 +372,77 @@ def daemon_command(app: AppContext, adapters: tuple[str, ...]) -> None:
     sys.exit(Daemon(app.config(), list(adapters) or None).run())
 
 
+# -- webhooks ----------------------------------------------------------------------------
+
+
+@cli.group("webhooks")
+def webhooks_group() -> None:
+    """Register the daemon's webhook endpoint with Revont (needs a read-write key)."""
+
+
+@webhooks_group.command("register")
+@click.option("--url", required=True, help="The daemon's public webhook URL (https).")
+@click.option(
+    "--event",
+    "events",
+    multiple=True,
+    help="An event to receive (repeatable); default: the ones the connector acts on.",
+)
+@click.pass_obj
+@friendly_errors
+def webhooks_register(app: AppContext, url: str, events: tuple[str, ...]) -> None:
+    """Create a webhook and keep its signing secret where the daemon finds it."""
+    import os
+
+    from connector.webhooks import ACTED_ON
+
+    config = app.config()
+    client = build_revont_client(config.revont)
+    try:
+        hook = client.create_webhook(url, list(events) or sorted(ACTED_ON))
+    finally:
+        client.close()
+    if hook.secret is None:
+        raise RevontSyncError(f"Revont created webhook {hook.id} but sent no signing secret")
+    path = config.webhook_secret_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(hook.secret.get_secret_value() + "\n")
+    click.echo(f"Registered webhook {hook.id} for {url} ({', '.join(hook.events)}).")
+    click.echo(f"Its signing secret is in {path} (readable by you only); restart the daemon.")
+
+
+@webhooks_group.command("list")
+@click.pass_obj
+@friendly_errors
+def webhooks_list(app: AppContext) -> None:
+    """The webhooks registered with Revont."""
+    client = build_revont_client(app.config().revont)
+    try:
+        hooks = client.list_webhooks()
+    finally:
+        client.close()
+    table = Table("id", "url", "events", "status")
+    for hook in hooks:
+        table.add_row(hook.id, hook.url or "", ", ".join(hook.events), hook.status or "")
+    Console().print(table)
+
+
+@webhooks_group.command("delete")
+@click.argument("webhook_id")
+@click.pass_obj
+@friendly_errors
+def webhooks_delete(app: AppContext, webhook_id: str) -> None:
+    """Delete a webhook from Revont."""
+    client = build_revont_client(app.config().revont)
+    try:
+        client.delete_webhook(webhook_id)
+    finally:
+        client.close()
+    click.echo(f"Deleted webhook {webhook_id}.")
+
+
 # -- setup -------------------------------------------------------------------------------
 
 

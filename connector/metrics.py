@@ -30,7 +30,6 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from werkzeug.wrappers import Request, Response
 
 from connector.engine import RunReport, SyncEngine
-from connector.sandbox import SandboxServer
 
 
 class Metrics:
@@ -151,11 +150,3 @@ class Metrics:
         else:
             response = Response("not found\n", status=404)
         return response(environ, start_response)
-
-
-def serve_metrics(metrics: Metrics, address: str) -> SandboxServer:
-    """Serve ``/metrics`` and ``/healthz`` at ``host:port`` (port 0: any) in a thread."""
-    host, _, port = address.rpartition(":")
-    server = SandboxServer(metrics.wsgi_app, host=host or "127.0.0.1", port=int(port or 0))
-    server.start()
-    return server

@@ -31,10 +31,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.engine import SyncEngine
-from connector.errors import StopRequestedError
-from connector.metrics import Metrics, serve_metrics
+from connector.errors import ConfigError, ConfigProblem, LeaseHeldError, StopRequestedError
+from connector.metrics import Metrics
 from connector.sandbox import SandboxServer
 from connector.settings import Config
+from connector.webhooks import WebhookReceiver
 from connector.wiring import build_engine
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,8 @@ class Daemon:
         self.stopped = threading.Event()
         self.metrics: Metrics | None = None
         self.metrics_server: SandboxServer | None = None
+        self.receiver: WebhookReceiver | None = None
+        self.webhook_server: SandboxServer | None = None
         self.scheduler = BackgroundScheduler(
             timezone=UTC,
             executors={"default": ThreadPoolExecutor(max_workers=1)},
@@ -85,11 +88,22 @@ class Daemon:
         }
         if settings.metrics_address:
             self.metrics = Metrics(self.engine, max_lag_seconds=settings.max_lag_seconds)
-            self.metrics_server = serve_metrics(self.metrics, settings.metrics_address)
+            self.metrics_server = _serve(self.metrics.wsgi_app, settings.metrics_address)
             log.info(
                 "daemon: metrics at %s/metrics, health at %s/healthz",
                 self.metrics_server.url,
                 self.metrics_server.url,
+            )
+        if settings.webhook_address:
+            self.receiver = WebhookReceiver(self._webhook_secret(), settings.webhook_path)
+            self.webhook_server = _serve(self.receiver.wsgi_app, settings.webhook_address)
+            log.info(
+                "daemon: webhooks received at %s%s",
+                self.webhook_server.url,
+                settings.webhook_path,
+            )
+            self.scheduler.add_job(
+                self._webhook_syncs, IntervalTrigger(seconds=1, timezone=UTC), id="webhooks"
             )
         self.scheduler.start()
         log.info("daemon: started (pid owner %s)", self.engine.owner)
@@ -100,6 +114,48 @@ class Daemon:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
         return self._shutdown(settings.grace_seconds)
+
+    def _webhook_secret(self) -> str:
+        secret = self.config.daemon.webhook_secret
+        if secret is not None:
+            return secret.get_secret_value()
+        path = self.config.webhook_secret_path
+        try:
+            return path.read_text(encoding="utf-8").strip()
+        except OSError:
+            raise ConfigError(
+                str(self.config.path),
+                [
+                    ConfigProblem(
+                        "daemon.webhook_secret",
+                        f"the webhook receiver needs the signing secret: run `revont-sync "
+                        f"webhooks register --url ...` (it writes {path}), or set "
+                        "REVONT_WEBHOOK_SECRET",
+                    )
+                ],
+            ) from None
+
+    def _webhook_syncs(self) -> None:
+        """Targeted syncs of the calls deliveries named (each adapter, under its lease)."""
+        if self.receiver is None or self.engine.stop_requested.is_set():
+            return
+        calls = self.receiver.take()
+        if not calls:
+            return
+        for name in self.engine.destinations:
+            try:
+                report = self.engine.sync_calls(name, calls)
+            except LeaseHeldError:  # another process is syncing it: its run or the next
+                log.info("daemon: %s busy elsewhere; %d webhook calls left to polling", name,
+                         len(calls))  # fmt: skip
+                continue
+            except Exception as exc:
+                log.error("daemon: %s webhook sync failed: %s: %s", name, type(exc).__name__, exc)
+                continue
+            if self.metrics is not None:
+                self.metrics.observe(report)
+            log.info("daemon: %s synced %d calls from webhooks (run #%d)", name, len(calls),
+                     report.run_id)  # fmt: skip
 
     def _ask_to_stop(self, signum: int, frame: FrameType | None) -> None:
         log.info("daemon: %s received; stopping after the page in flight", signal.strsignal(signum))
@@ -142,9 +198,17 @@ class Daemon:
             log.info("daemon: %s run #%d %s (%s)", name, report.run_id, report.status, counts)
 
     def close(self) -> None:
-        if self.metrics_server is not None:
-            self.metrics_server.stop()
+        for server in (self.metrics_server, self.webhook_server):
+            if server is not None:
+                server.stop()
         self.engine.client.close()
         for dest in self.engine.destinations.values():
             dest.writer.close()
         self.engine.store.close()
+
+
+def _serve(app: Any, address: str) -> SandboxServer:
+    host, _, port = address.rpartition(":")
+    server = SandboxServer(app, host=host or "127.0.0.1", port=int(port or 0))
+    server.start()
+    return server

@@ -112,7 +112,10 @@ class ScheduleSettings(SecretsModel):
 
 
 class DaemonSettings(ScheduleSettings):
-    """The ``[daemon]`` table: ``revont-sync daemon``'s schedules and shutdown."""
+    """The ``[daemon]`` table: ``revont-sync daemon``'s schedules, shutdown, metrics and
+    webhook receiver."""
+
+    env_vars: ClassVar[dict[str, str]] = {"webhook_secret": "REVONT_WEBHOOK_SECRET"}
 
     #: Up to this many seconds added to each start, so adapters do not all start together.
     jitter_seconds: int = Field(default=10, ge=0)
@@ -124,6 +127,13 @@ class DaemonSettings(ScheduleSettings):
     metrics_address: str = "127.0.0.1:9464"
     #: /healthz turns unhealthy when an adapter's newest synced call is older than this.
     max_lag_seconds: float = Field(default=3600.0, gt=0)
+    #: Where to receive Revont's webhooks, host:port ("" turns the receiver off), and path.
+    webhook_address: str = ""
+    webhook_path: str = Field(default="/revont/webhooks", pattern=r"^/")
+    #: The signing secret (REVONT_WEBHOOK_SECRET), or the file holding it; unset: the file
+    #: `revont-sync webhooks register` writes next to the config file.
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: Path | None = None
     #: Per-adapter schedules, e.g. [daemon.adapters.salesforce] cron = "0 * * * *".
     adapters: dict[str, ScheduleSettings] = Field(default_factory=dict)
 
@@ -255,6 +265,13 @@ class Config:
     daemon: DaemonSettings = field(default_factory=DaemonSettings)
 
     @property
+    def webhook_secret_path(self) -> Path:
+        """Where the webhook signing secret is kept (``webhooks register`` writes it)."""
+        return self.daemon.webhook_secret_file or (
+            self.path.resolve().parent / "revont-sync-webhook.secret"
+        )
+
+    @property
     def state_url(self) -> str:
         return self.state.url or f"sqlite:///{self.path.resolve().parent / 'revont-sync.db'}"
 
@@ -265,7 +282,7 @@ class Config:
 def secret_values(config: Config) -> list[str]:
     """The values of every secret in ``config`` (to keep them out of logs)."""
     values = []
-    models: list[SecretsModel] = [config.revont, *config.adapters.values()]
+    models: list[SecretsModel] = [config.revont, config.daemon, *config.adapters.values()]
     for model in models:
         for name in model.secret_fields():
             secret = getattr(model, name, None)

@@ -220,6 +220,28 @@ class SyncEngine:
 
         return self._leased(adapter, "resync", work)
 
+    def sync_calls(self, adapter: str, call_ids: Iterable[str]) -> RunReport:
+        """Push these calls now (a webhook said they changed), under the adapter's lease:
+        each call's detail fetched once, mapped, written if its payload changed; the
+        incremental window and watermark are not touched (polling stays the source of
+        truth). Raises what stopped it, after recording it."""
+        wanted = list(dict.fromkeys(call_ids))
+
+        def work(run: ActiveRun) -> None:
+            for call_id in wanted:
+                self._renew_lease(run.name)
+                cp = Checkpoint()
+                try:
+                    raw = self.client.get_call(call_id).raw()
+                except NotFoundError:
+                    run.counts["gone"] += 1
+                    continue
+                run.counts["pulled"] += 1
+                self.records.push(run.dest, "calls", [raw], cp, run.counts)
+                self.records.commit(run.dest, "calls", cp, None)
+
+        return self._leased(adapter, "webhook", work)
+
     def retry_failures(self, adapter: str) -> RunReport:
         """Retry the adapter's pending failures now, whatever their backoff says."""
         return self._leased(
