@@ -2,7 +2,9 @@
 
 APScheduler (this is the only module that imports it) starts one job per adapter,
 every ``[daemon] interval_seconds`` or on a ``cron`` expression
-(``[daemon.adapters.<name>]`` overrides either), with up to ``jitter_seconds`` added
+(``[daemon.adapters.<name>]`` overrides either, and ``[daemon.adapters.<name>.streams.
+calls]`` / ``.contacts`` give each stream its own; the reconciliation cadence runs
+inside the calls runs), with up to ``jitter_seconds`` added
 so adapters do not all start together. Jobs run one at a time in one worker
 thread; a job still running when its next start comes is not started twice
 (``max_instances`` 1, missed starts coalesced), and the state store's lease keeps
@@ -31,6 +33,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from connector.engine import SyncEngine
+from connector.engine.model import STREAMS
 from connector.errors import ConfigError, ConfigProblem, LeaseHeldError, StopRequestedError
 from connector.metrics import Metrics
 from connector.sandbox import SandboxServer
@@ -62,27 +65,27 @@ class Daemon:
         """Serve until SIGTERM or SIGINT; the exit code."""
         settings = self.config.daemon
         for name in self.engine.destinations:
-            schedule = settings.schedule(name)
-            trigger: Any = (
-                CronTrigger.from_crontab(schedule.cron, timezone=UTC)
-                if schedule.cron
-                else IntervalTrigger(seconds=schedule.interval_seconds, timezone=UTC)
-            )
-            trigger.jitter = settings.jitter_seconds or None
-            self.scheduler.add_job(
-                self._sync,
-                trigger,
-                args=[name],
-                id=name,
-                name=f"sync {name}",
-                next_run_time=datetime.now(UTC),  # a first run at start
-            )
-            when = (
-                f"cron {schedule.cron!r}"
-                if schedule.cron
-                else f"every {schedule.interval_seconds} s"
-            )
-            log.info("daemon: %s syncs %s (jitter up to %d s)", name, when, settings.jitter_seconds)
+            for stream, schedule in settings.schedules(name).items():
+                trigger: Any = (
+                    CronTrigger.from_crontab(schedule.cron, timezone=UTC)
+                    if schedule.cron
+                    else IntervalTrigger(seconds=schedule.interval_seconds, timezone=UTC)
+                )
+                trigger.jitter = settings.jitter_seconds or None
+                job = name if stream is None else f"{name}:{stream}"
+                self.scheduler.add_job(
+                    self._sync,
+                    trigger,
+                    args=[name, stream],
+                    id=job,
+                    name=f"sync {job}",
+                    next_run_time=datetime.now(UTC),  # a first run at start
+                )
+                every = f"every {schedule.interval_seconds} s"
+                when = f"cron {schedule.cron!r}" if schedule.cron else every
+                log.info(
+                    "daemon: %s syncs %s (jitter up to %d s)", job, when, settings.jitter_seconds
+                )
         previous = {
             sig: signal.signal(sig, self._ask_to_stop) for sig in (signal.SIGTERM, signal.SIGINT)
         }
@@ -177,11 +180,12 @@ class Daemon:
         log.info("daemon: stopped")
         return 0
 
-    def _sync(self, name: str) -> None:
+    def _sync(self, name: str, stream: str | None = None) -> None:
         if self.engine.stop_requested.is_set():
             return
+        streams = STREAMS if stream is None else (stream,)
         try:
-            [report] = self.engine.run_all([name], trigger="schedule")
+            [report] = self.engine.run_all([name], trigger="schedule", streams=streams)
         except Exception as exc:  # not a run's failure (those are reports): keep serving
             log.error("daemon: %s could not run: %s: %s", name, type(exc).__name__, exc)
             return

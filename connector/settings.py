@@ -28,7 +28,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
@@ -111,6 +111,13 @@ class ScheduleSettings(SecretsModel):
         return value
 
 
+class AdapterSchedule(ScheduleSettings):
+    """``[daemon.adapters.<name>]``: one adapter's schedule, and optionally one per stream
+    (``[daemon.adapters.<name>.streams.contacts]``, ``.calls``), each then run alone."""
+
+    streams: dict[Literal["contacts", "calls"], ScheduleSettings] = Field(default_factory=dict)
+
+
 class DaemonSettings(ScheduleSettings):
     """The ``[daemon]`` table: ``revont-sync daemon``'s schedules, shutdown, metrics and
     webhook receiver."""
@@ -135,10 +142,14 @@ class DaemonSettings(ScheduleSettings):
     webhook_secret: SecretStr | None = None
     webhook_secret_file: Path | None = None
     #: Per-adapter schedules, e.g. [daemon.adapters.salesforce] cron = "0 * * * *".
-    adapters: dict[str, ScheduleSettings] = Field(default_factory=dict)
+    adapters: dict[str, AdapterSchedule] = Field(default_factory=dict)
 
-    def schedule(self, adapter: str) -> ScheduleSettings:
-        return self.adapters.get(adapter, self)
+    def schedules(self, adapter: str) -> dict[str | None, ScheduleSettings]:
+        """Stream (None: all streams) -> schedule, for ``adapter``."""
+        own = self.adapters.get(adapter)
+        if own is not None and own.streams:
+            return {str(stream): schedule for stream, schedule in own.streams.items()}
+        return {None: own or self}
 
 
 class StateSettings(SecretsModel):

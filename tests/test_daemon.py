@@ -23,7 +23,13 @@ def free_port() -> int:
 
 
 def start_daemon(
-    sandbox, tmp_path, interval: int = 1, state: str | None = None, name="a", metrics=None
+    sandbox,
+    tmp_path,
+    interval: int = 1,
+    state: str | None = None,
+    name="a",
+    metrics=None,
+    extra: str = "",
 ):
     (tmp_path / "mapping.toml").write_text(MAPPING)
     config = tmp_path / f"revont-sync-{name}.toml"
@@ -33,7 +39,7 @@ def start_daemon(
         f'[state]\nurl = "{state}"\n'
         f"[daemon]\ninterval_seconds = {interval}\njitter_seconds = 0\ngrace_seconds = 20\n"
         f'metrics_address = "{metrics or ""}"\n'
-        '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n'
+        '[adapters.memory]\nmapping = "mapping.toml"\npath = "crm.db"\n' + extra
     )
     env = {**os.environ, "REVONT_API_KEY": sandbox.read_key, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
@@ -178,3 +184,30 @@ def test_metrics_are_scraped_and_health_flips_when_a_run_fails(make_sandbox, tmp
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
+
+
+def test_each_stream_can_have_its_own_schedule(make_sandbox, tmp_path):
+    sandbox = make_sandbox(calls=30, contacts=5, anchor=datetime.now(UTC))
+    streams = (
+        "[daemon.adapters.memory.streams.contacts]\ninterval_seconds = 3600\n"
+        "[daemon.adapters.memory.streams.calls]\ninterval_seconds = 1\n"
+    )
+    proc = start_daemon(sandbox, tmp_path, extra=streams)
+    try:
+        deadline = time.monotonic() + 60
+        while crm_calls(tmp_path / "crm.db") < 30 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sandbox.add_contact(email="late.contact@example.com")
+        sandbox.add_call(duration_seconds=60)
+        while crm_calls(tmp_path / "crm.db") < 31 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert crm_calls(tmp_path / "crm.db") == 31  # calls: every second
+        crm = MemoryAdapter(MemoryConfig(path=tmp_path / "crm.db"))
+        emails = {r.values.get("email") for r in crm.records("contact")}
+        crm.close()
+        assert "late.contact@example.com" not in emails  # contacts: hourly
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr
+    assert "memory:calls syncs every 1 s" in stderr
