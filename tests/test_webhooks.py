@@ -135,8 +135,20 @@ def test_the_daemon_syncs_a_call_within_seconds_of_its_summary(make_sandbox, tmp
         took = time.monotonic() - started
         assert summary_of(pending) == "They will sign in March."
         assert took < 10, took
+        # At the daemon itself: a wrongly signed delivery is refused, a repeated one is
+        # acknowledged and not acted on twice.
+        secret = secret_file.read_text().strip()
+        forged = event("summary.ready", pending)
+        bad = requests.post(url, data=forged, timeout=5,
+                            headers={SIGNATURE_HEADER: sign_body("guess", forged)})  # fmt: skip
+        assert bad.status_code == 401
+        signed = {SIGNATURE_HEADER: sign_body(secret, forged)}
+        assert requests.post(url, data=forged, headers=signed, timeout=5).status_code == 202
+        assert requests.post(url, data=forged, headers=signed, timeout=5).status_code == 200
+        time.sleep(2.5)  # the daemon drains its queue every second
     finally:
         proc.send_signal(signal.SIGTERM)
         _, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 0, stderr
-    assert "synced 1 calls from webhooks" in stderr
+    assert stderr.count("synced 1 calls from webhooks") == 2  # the delivery, ours once
+    assert "webhook refused: missing or invalid signature" in stderr
