@@ -152,3 +152,10 @@ def test_the_daemon_syncs_a_call_within_seconds_of_its_summary(make_sandbox, tmp
     assert proc.returncode == 0, stderr
     assert stderr.count("synced 1 calls from webhooks") == 2  # the delivery, ours once
     assert "webhook refused: missing or invalid signature" in stderr
+    hook_id = registered.stdout.split("Registered webhook ")[1].split()[0]
+    deleted = subprocess.run(
+        [*cli, "webhooks", "delete", hook_id], capture_output=True, text=True, env=env
+    )
+    assert deleted.returncode == 0, deleted.stderr
+    listed = subprocess.run([*cli, "webhooks", "list"], capture_output=True, text=True, env=env)
+    assert url not in listed.stdout
