@@ -31,6 +31,7 @@ from sqlalchemy import (
     event,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.engine import make_url
@@ -323,6 +324,10 @@ class StateTransaction:
         self.connection.execute(enrichment.delete().where(where))
 
 
+#: The PostgreSQL advisory lock that serialises schema migrations ("revont-s" in ASCII).
+MIGRATION_LOCK = 0x7265766F6E742D73
+
+
 class SqlStateStore:
     """The state store on SQLAlchemy Core (SQLite or PostgreSQL)."""
 
@@ -347,6 +352,12 @@ class SqlStateStore:
         config = AlembicConfig()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Replicas starting together on a fresh database: one migrates, the others
+                # wait here (a lock released at commit), then find the schema current.
+                connection.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK}
+                )
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
 

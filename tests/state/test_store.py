@@ -202,3 +202,26 @@ def test_concurrent_contenders_never_share_a_lease(url):
     for t in threads:
         t.join()
     assert len(winners) == 1
+
+
+def test_replicas_opening_a_fresh_postgresql_together_migrate_it_once(postgres_url):
+    """Several processes starting at once on an empty database: one migrates, the others
+    wait for it and find the schema current (none fails on the migration table)."""
+    errors: list[BaseException] = []
+    stores: list[SqlStateStore] = []
+
+    def open_store() -> None:
+        try:
+            stores.append(SqlStateStore(postgres_url))
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    assert {s.revision() for s in stores} == {SqlStateStore.head_revision()}
+    for store in stores:
+        store.close()
