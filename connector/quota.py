@@ -61,7 +61,70 @@ class PacerStats:
     rate_limited: int = 0
 
 
-class WindowPacer:
+class _Pacer:
+    """What both pacers share: the reserve, and spending (wait if needed, then count).
+
+    A subclass says how long the next request must wait (``_delay_locked``), why a
+    wait is too long (``_exhausted``) and what sending one changes (``_sent_locked``).
+    """
+
+    def __init__(
+        self, service: str, *, clock: Clock | None, reserve_fraction: float, max_wait: float
+    ) -> None:
+        if not 0.0 <= reserve_fraction < 1.0:
+            raise ValueError("reserve_fraction must be in [0, 1)")
+        self.service = service
+        self.clock = clock or SystemClock()
+        self.reserve_fraction = reserve_fraction
+        self.max_wait = max_wait
+        self.stats = PacerStats()
+        self._lock = threading.Lock()
+
+    def reserve(self, limit: int) -> int:
+        """Requests per window left for others: at least 0, at most ``limit - 1``."""
+        return min(max(limit - 1, 0), math.ceil(limit * self.reserve_fraction))
+
+    def delay(self) -> float:
+        """Seconds to wait before the next request may be sent (0 if it may go now)."""
+        with self._lock:
+            return self._delay_locked(self.clock.time())
+
+    def acquire(self) -> None:
+        """Wait until the next request may be sent, then count it as sent.
+
+        Raises :class:`QuotaExhaustedError` if that wait exceeds ``max_wait``.
+        Sleeps at most once, so a clock whose sleep does not advance time (a
+        test mode with waiting off) never spins.
+        """
+        with self._lock:
+            now = self.clock.time()
+            wait = self._delay_locked(now)
+            if wait > self.max_wait:
+                raise QuotaExhaustedError(
+                    f"{self.service}: {self._exhausted(wait)} The run stops here and "
+                    "resumes next time.",
+                    service=self.service,
+                    resume_at=now + wait,
+                )
+            if wait > 0:
+                self.stats.waits += 1
+                self.stats.waited_seconds += wait
+        if wait > 0:
+            self.clock.sleep(wait)
+        with self._lock:
+            self._sent_locked(self.clock.time())
+
+    def _delay_locked(self, now: float) -> float:
+        raise NotImplementedError
+
+    def _exhausted(self, wait: float) -> str:
+        raise NotImplementedError
+
+    def _sent_locked(self, now: float) -> None:
+        raise NotImplementedError
+
+
+class WindowPacer(_Pacer):
     """Spread a fixed-window request quota evenly, keeping a reserve.
 
     ``reserve_fraction`` of the window's limit is left untouched for other
@@ -86,17 +149,10 @@ class WindowPacer:
         jitter: float = 1.0,
         rng: random.Random | None = None,
     ) -> None:
-        if not 0.0 <= reserve_fraction < 1.0:
-            raise ValueError("reserve_fraction must be in [0, 1)")
-        self.service = service
-        self.clock = clock or SystemClock()
-        self.reserve_fraction = reserve_fraction
-        self.max_wait = max_wait
+        super().__init__(service, clock=clock, reserve_fraction=reserve_fraction, max_wait=max_wait)
         self.reset_margin = reset_margin
         self.jitter = jitter
-        self.stats = PacerStats()
         self._rng = rng or random.Random()
-        self._lock = threading.Lock()
         self._quota: QuotaSnapshot | None = None
         self._last_send: float | None = None
         self._penalty_until: float | None = None  # set by a 429: reset plus jitter
@@ -105,10 +161,6 @@ class WindowPacer:
     def quota(self) -> QuotaSnapshot | None:
         """The last observed window, or None before the first response."""
         return self._quota
-
-    def reserve(self, limit: int) -> int:
-        """Requests per window left for others: at least 0, at most ``limit - 1``."""
-        return min(max(limit - 1, 0), math.ceil(limit * self.reserve_fraction))
 
     # -- feeding ----------------------------------------------------------------
 
@@ -165,39 +217,17 @@ class WindowPacer:
 
     # -- spending ---------------------------------------------------------------
 
-    def delay(self) -> float:
-        """Seconds to wait before the next request may be sent (0 if it may go now)."""
-        with self._lock:
-            return self._delay_locked(self.clock.time())
+    def _exhausted(self, wait: float) -> str:
+        return (
+            f"rate limit exhausted; the quota returns in {wait:.0f} s, longer than the "
+            f"configured maximum wait of {self.max_wait:.0f} s."
+        )
 
-    def acquire(self) -> None:
-        """Wait until the next request may be sent, then count it as sent.
-
-        Raises :class:`QuotaExhaustedError` if that wait exceeds ``max_wait``.
-        Sleeps at most once, so a clock whose sleep does not advance time (a
-        test mode with waiting off) never spins.
-        """
-        with self._lock:
-            now = self.clock.time()
-            wait = self._delay_locked(now)
-            if wait > self.max_wait:
-                raise QuotaExhaustedError(
-                    f"{self.service}: rate limit exhausted; the quota returns in "
-                    f"{wait:.0f} s, longer than the configured maximum wait of "
-                    f"{self.max_wait:.0f} s. The run stops here and resumes next time.",
-                    service=self.service,
-                    resume_at=now + wait,
-                )
-            if wait > 0:
-                self.stats.waits += 1
-                self.stats.waited_seconds += wait
-        if wait > 0:
-            self.clock.sleep(wait)
-        with self._lock:
-            self._last_send = self.clock.time()
-            q = self._quota
-            if q is not None and q.remaining > 0:
-                self._quota = QuotaSnapshot(q.limit, q.remaining - 1, q.reset_at)
+    def _sent_locked(self, now: float) -> None:
+        self._last_send = now
+        q = self._quota
+        if q is not None and q.remaining > 0:
+            self._quota = QuotaSnapshot(q.limit, q.remaining - 1, q.reset_at)
 
     def _delay_locked(self, now: float) -> float:
         if self._penalty_until is not None:
@@ -216,7 +246,7 @@ class WindowPacer:
         return max(0.0, self._last_send + gap - now)
 
 
-class RollingWindowPacer:
+class RollingWindowPacer(_Pacer):
     """Keep under a rolling-window quota (``limit`` requests in any ``interval`` seconds).
 
     HubSpot counts the requests of the last ten seconds, not a window with a reset
@@ -239,23 +269,13 @@ class RollingWindowPacer:
         max_wait: float = 60.0,
         margin: float = 0.05,
     ) -> None:
-        if not 0.0 <= reserve_fraction < 1.0:
-            raise ValueError("reserve_fraction must be in [0, 1)")
-        self.service = service
-        self.clock = clock or SystemClock()
-        self.reserve_fraction = reserve_fraction
-        self.max_wait = max_wait
+        super().__init__(service, clock=clock, reserve_fraction=reserve_fraction, max_wait=max_wait)
         self.margin = margin
-        self.stats = PacerStats()
-        self._lock = threading.Lock()
         self._limit: int | None = None
         self._remaining = 0
         self._observed_at = 0.0
         self.interval = 10.0
         self._sent: list[float] = []  # own send times within the last interval, oldest first
-
-    def reserve(self, limit: int) -> int:
-        return min(max(limit - 1, 0), math.ceil(limit * self.reserve_fraction))
 
     def observe(self, limit: int, remaining: int, interval: float) -> None:
         """Record an answer's headers: ``remaining`` of ``limit`` in the last ``interval`` s."""
@@ -275,31 +295,14 @@ class RollingWindowPacer:
             if self._limit is None:
                 self._limit = 1
 
-    def delay(self) -> float:
-        with self._lock:
-            return self._delay_locked(self.clock.time())
+    def _exhausted(self, wait: float) -> str:
+        return (
+            f"the rate limit's window stays full for {wait:.0f} s, longer than the configured "
+            f"maximum wait of {self.max_wait:.0f} s (other integrations may be using the quota)."
+        )
 
-    def acquire(self) -> None:
-        """Wait until a request may be sent, then count it as sent (sleeps at most once)."""
-        with self._lock:
-            now = self.clock.time()
-            wait = self._delay_locked(now)
-            if wait > self.max_wait:
-                raise QuotaExhaustedError(
-                    f"{self.service}: the rate limit's window stays full for {wait:.0f} s, "
-                    f"longer than the configured maximum wait of {self.max_wait:.0f} s (other "
-                    "integrations may be using the quota). The run stops here and resumes "
-                    "next time.",
-                    service=self.service,
-                    resume_at=now + wait,
-                )
-            if wait > 0:
-                self.stats.waits += 1
-                self.stats.waited_seconds += wait
-        if wait > 0:
-            self.clock.sleep(wait)
-        with self._lock:
-            self._sent.append(self.clock.time())
+    def _sent_locked(self, now: float) -> None:
+        self._sent.append(now)
 
     def _delay_locked(self, now: float) -> float:
         if self._limit is None:

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
@@ -279,3 +279,33 @@ class SandboxServer:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+class ServedSandbox:
+    """The lifecycle every sandbox shares, over its :class:`SandboxServer` in
+    ``self._server``: ``url``, ``start`` (returns the sandbox), ``serve_forever`` (the
+    CLI's ``revont-sync sandbox ...``), ``stop``, and use as a context manager."""
+
+    _server: SandboxServer
+
+    @property
+    def url(self) -> str:
+        """The base URL (no trailing slash)."""
+        return self._server.url
+
+    def start(self) -> Self:
+        self._server.start()
+        return self
+
+    def serve_forever(self) -> None:
+        """Run in the foreground until interrupted."""
+        self._server.serve_forever()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -41,7 +41,14 @@ from adapters.hubspot.sandbox.problems import (
 from adapters.hubspot.sandbox.routes import ROUTES, URL_MAP, Route, detail_name, fault_path
 from adapters.hubspot.sandbox.schema import ALL_SCOPES
 from connector.quota import Clock, SystemClock
-from connector.sandbox import FaultInjector, FaultRule, RequestLog, SandboxServer, drop_connection
+from connector.sandbox import (
+    FaultInjector,
+    FaultRule,
+    RequestLog,
+    SandboxServer,
+    ServedSandbox,
+    drop_connection,
+)
 
 #: The fault kinds the HubSpot sandbox imitates (paging faults are Revont's).
 FAULT_KINDS = ("status", "rate_limit", "latency", "drop", "malformed_json")
@@ -59,7 +66,7 @@ def json_response(body: Any, status: int, headers: dict[str, str]) -> Response:
     )
 
 
-class HubSpotSandbox:
+class HubSpotSandbox(ServedSandbox):
     """A HubSpot portal on a loopback port: data, tokens, limits, faults, counters.
 
     Use as a context manager or ``start()`` / ``stop()``; point the SDK at
@@ -111,30 +118,6 @@ class HubSpotSandbox:
         self._rng_lock = threading.Lock()
         self.app_id = 1_000_000 + self._rng.randrange(8_000_000)
         self._server = SandboxServer(self.wsgi_app, host=host, port=port)
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The base URL to give the SDK as ``host`` (no trailing slash)."""
-        return self._server.url
-
-    def start(self) -> HubSpotSandbox:
-        self._server.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Run in the foreground until interrupted (for ``revont-sync sandbox hubspot``)."""
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> HubSpotSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- control (in-process) --------------------------------------------------------------
 

@@ -49,7 +49,14 @@ from adapters.salesforce.sandbox.problems import (
 from adapters.salesforce.sandbox.query import QueryCursors
 from adapters.salesforce.sandbox.routes import ROUTES, URL_MAP, Route, detail_name
 from connector.quota import Clock, SystemClock
-from connector.sandbox import FaultInjector, FaultRule, RequestLog, SandboxServer, drop_connection
+from connector.sandbox import (
+    FaultInjector,
+    FaultRule,
+    RequestLog,
+    SandboxServer,
+    ServedSandbox,
+    drop_connection,
+)
 
 #: The fault kinds the Salesforce sandbox imitates (paging faults are Revont's).
 FAULT_KINDS = ("status", "rate_limit", "latency", "drop", "malformed_json")
@@ -59,7 +66,7 @@ DEFAULT_SECURITY_TOKEN = "sandbox-security-token"  # noqa: S105
 _JSON = "application/json;charset=UTF-8"
 
 
-class SalesforceSandbox:
+class SalesforceSandbox(ServedSandbox):
     """A Salesforce org on a loopback port: data, logins, limits, faults, counters.
 
     Use as a context manager or ``start()`` / ``stop()``; build simple-salesforce
@@ -137,30 +144,6 @@ class SalesforceSandbox:
         self.log = RequestLog()
         self.access_token = self.sessions.issue(self.org.user_id)
         self._server = SandboxServer(self.wsgi_app, host=host, port=port)
-
-    # -- lifecycle ------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        """The local address to give ``build_session(sandbox_url=...)``."""
-        return self._server.url
-
-    def start(self) -> SalesforceSandbox:
-        self._server.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Run in the foreground until interrupted (for ``revont-sync sandbox salesforce``)."""
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        self._server.stop()
-
-    def __enter__(self) -> SalesforceSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- control (in-process) --------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
@@ -33,7 +33,7 @@ from connector.revont.sandbox.api import (
 )
 from connector.revont.sandbox.deliveries import WebhookDeliverer
 from connector.revont.sandbox.workspace import Event, Workspace
-from connector.sandbox import FaultInjector, FaultRule, RequestLog, SandboxServer
+from connector.sandbox import FaultInjector, FaultRule, RequestLog, SandboxServer, ServedSandbox
 
 ROUTES = Map(
     [
@@ -69,7 +69,7 @@ ROUTES = Map(
 )
 
 
-class RevontSandbox:
+class RevontSandbox(ServedSandbox):
     """The Revont sandbox: data, quota, faults, webhooks and the HTTP server.
 
     Use as a context manager, or ``start()`` / ``stop()``. ``api_url`` is the
@@ -144,10 +144,6 @@ class RevontSandbox:
     # -- lifecycle ------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
-        return self._server.url
-
-    @property
     def api_url(self) -> str:
         return self._server.url + API_PREFIX
 
@@ -159,23 +155,14 @@ class RevontSandbox:
     def write_key(self) -> str:
         return next(k for k, scope in self.keys.items() if scope == READ_WRITE)
 
-    def start(self) -> RevontSandbox:
-        self._server.start()
+    def start(self) -> Self:
+        super().start()
         self.webhooks.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
     def stop(self) -> None:
-        self._server.stop()
+        super().stop()
         self.webhooks.stop()
-
-    def __enter__(self) -> RevontSandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # -- control (in-process) ---------------------------------------------------------
 
